@@ -1,0 +1,1 @@
+"""Subcommands of the ``triage`` CLI: argument wiring and printing only, no domain logic."""

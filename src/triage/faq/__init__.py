@@ -1,0 +1,1 @@
+"""FAQ entries and the Korean-aware matcher that answers them."""

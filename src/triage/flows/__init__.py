@@ -1,0 +1,1 @@
+"""The flow language: model, loader, validator, templates and the pure engine."""

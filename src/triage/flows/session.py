@@ -1,0 +1,202 @@
+"""What the engine reads and returns: session state, inbound events and outbound actions.
+
+All immutable and JSON-serialisable, so the store can persist a state and the runtime can
+queue actions without the engine knowing either exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any, Literal, Mapping
+
+Owner = Literal["new", "bot", "queue", "agent", "ended"]
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    user_key: str
+    returning: bool = False
+    sessions: int = 0
+    last_category: str | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The 상담하기 button's meta, from ``/reference`` (or empty when the user just typed)."""
+
+    extra: str = ""
+    bot: str = ""
+    bot_event: str = ""
+
+
+@dataclass(frozen=True)
+class FaqAttempt:
+    query: str
+    decision: str  # answer | suggest | not_found | chosen | declined
+    entry_id: str | None = None
+    candidates: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class HandoffInfo:
+    queue: str
+    priority: str
+    skills: tuple[str, ...]
+    summary: str
+    reason: str  # user_asked | misses | rule | faq_not_found | ask_failed
+
+
+@dataclass(frozen=True)
+class SessionState:
+    session_id: str
+    user: UserInfo
+    started_at: datetime
+    reference: Reference = Reference()
+    params: Mapping[str, str] = field(default_factory=dict)
+    owner: Owner = "new"
+    node: str | None = None
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    misses: int = 0
+    tries: int = 0
+    last_input: str | None = None
+    path: tuple[str, ...] = ()
+    faq_attempts: tuple[FaqAttempt, ...] = ()
+    offered: tuple[str, ...] = ()
+    handoff: HandoffInfo | None = None
+
+    def evolve(self, **changes: Any) -> "SessionState":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SessionState":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["user"] = UserInfo(**values["user"])
+        values["started_at"] = datetime.fromisoformat(values["started_at"])
+        values["reference"] = Reference(**values.get("reference") or {})
+        values["tags"] = tuple(values.get("tags") or ())
+        values["path"] = tuple(values.get("path") or ())
+        values["offered"] = tuple(values.get("offered") or ())
+        values["faq_attempts"] = tuple(
+            FaqAttempt(a["query"], a["decision"], a.get("entry_id"),
+                       tuple((c[0], c[1]) for c in a.get("candidates") or ()))
+            for a in values.get("faq_attempts") or ()
+        )
+        if values.get("handoff"):
+            h = dict(values["handoff"])
+            h["skills"] = tuple(h.get("skills") or ())
+            values["handoff"] = HandoffInfo(**h)
+        return cls(**values)
+
+
+# ---- events: what happened ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """A session opens: the 상담하기 button (with ``extra``) or a first message."""
+
+    reference: Reference = Reference()
+
+
+@dataclass(frozen=True)
+class UserText:
+    text: str
+
+
+@dataclass(frozen=True)
+class UserMedia:
+    kind: str  # photo | video | audio | file | other
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """An inactivity timer fired; ``stage`` is ``warn`` or ``end``."""
+
+    stage: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """An agent hands the session back to the bot, optionally at a named node."""
+
+    node: str | None = None
+
+
+Event = Start | UserText | UserMedia | Timeout | Release
+
+
+# ---- actions: what should happen ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkOut:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SendText:
+    text: str
+
+
+@dataclass(frozen=True)
+class SendButtons:
+    text: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SendLinks:
+    text: str
+    links: tuple[LinkOut, ...]
+
+
+@dataclass(frozen=True)
+class SendImage:
+    url: str
+
+
+@dataclass(frozen=True)
+class HandoffAction:
+    queue: str
+    priority: str
+    skills: tuple[str, ...]
+    summary: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EndSession:
+    reason: str = "bot"
+
+
+@dataclass(frozen=True)
+class SetCategory:
+    category: str
+
+
+@dataclass(frozen=True)
+class SetTags:
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Record:
+    """An analytics or diagnostics event for the store's events log (never sent to users)."""
+
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+Action = SendText | SendButtons | SendLinks | SendImage | HandoffAction | EndSession | SetCategory | SetTags | Record
+SEND_ACTIONS = (SendText, SendButtons, SendLinks, SendImage)

@@ -1,0 +1,106 @@
+"""Editors' templates and expressions, in Jinja2's sandbox.
+
+Compiled once when content loads, so syntax errors and unknown names surface in
+``triage validate`` and never in front of a customer. User text only ever reaches a
+template as data in the context, never as template source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+NAMES = ("params", "reference", "user", "vars", "input", "session", "now", "channel")
+"""The names a template may read (spec section 4)."""
+
+FALLBACK_TEXT = "죄송합니다. 잠시 문제가 생겼어요. 다시 한 번 말씀해 주세요."
+
+_ENV = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A template an editor wrote, with where it was written."""
+
+    source: str
+    line: int = 0
+    compiled: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_static(self) -> bool:
+        return "{" not in self.source
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A ``when`` expression an editor wrote."""
+
+    source: str
+    line: int = 0
+    compiled: Any = field(default=None, compare=False, repr=False)
+
+
+class TemplateProblem(ValueError):
+    """Why a template cannot be compiled; the loader turns it into a file:line problem."""
+
+
+def _check_ast(ast: nodes.Template) -> None:
+    unknown = sorted(meta.find_undeclared_variables(ast) - set(NAMES))
+    if unknown:
+        allowed = ", ".join(NAMES)
+        raise TemplateProblem(f'unknown name "{unknown[0]}" (templates can use {allowed})')
+    for node in ast.find_all((nodes.Getattr,)):
+        if node.attr.startswith("_"):
+            raise TemplateProblem(f'"{node.attr}" is a private attribute and cannot be read')
+
+
+def compile_text(source: str, line: int = 0) -> Text:
+    if not isinstance(source, str):
+        source = str(source)
+    if "{" not in source:
+        return Text(source, line)
+    try:
+        _check_ast(_ENV.parse(source))
+        return Text(source, line, _ENV.from_string(source))
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"template syntax error: {exc.message}") from exc
+
+
+def compile_expr(source: str, line: int = 0) -> Expr:
+    if not isinstance(source, str):
+        source = str(source).lower() if isinstance(source, bool) else str(source)
+    try:
+        _check_ast(_ENV.parse("{{ " + source + " }}"))
+        return Expr(source, line, _ENV.compile_expression(source, undefined_to_none=False))
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"expression syntax error: {exc.message}") from exc
+
+
+def render(text: Text, context: Mapping[str, Any]) -> tuple[str, str | None]:
+    """Render ``text``; on failure return the safe fallback and the error, never raise."""
+    if text.compiled is None:
+        return text.source, None
+    try:
+        return text.compiled.render(context).strip("\n"), None
+    except Exception as exc:  # an editor's filter or data can fail in any way
+        return FALLBACK_TEXT, f"{type(exc).__name__}: {exc}"
+
+
+def evaluate(expr: Expr, context: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """Evaluate ``expr`` to a truth value; an error counts as false and is reported."""
+    try:
+        return bool(expr.compiled(**context)), None
+    except Exception as exc:  # see render()
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+
+
+def static_length(source: str) -> int:
+    """Length of the text an editor wrote, not counting template markup."""
+    return len(_PLACEHOLDER.sub("", source))

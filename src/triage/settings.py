@@ -1,0 +1,303 @@
+"""``triage.yaml``: site settings as frozen dataclasses.
+
+Every key has a default, so a site may have no file at all. Problems name ``file:line``
+like flow problems do, because editors and operators edit this file too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from triage.problems import Problem, did_you_mean
+from triage.yamlmarks import MarkedDict, line_of, read_yaml
+
+SETTINGS_FILE = "triage.yaml"
+DEMO_SENDER_KEY = "0123456789abcdef0123456789abcdef01234567"
+
+DAY_NAMES = {
+    "mon": (0,), "tue": (1,), "wed": (2,), "thu": (3,), "fri": (4,), "sat": (5,), "sun": (6,),
+    "monday": (0,), "tuesday": (1,), "wednesday": (2,), "thursday": (3,), "friday": (4,),
+    "saturday": (5,), "sunday": (6,), "weekdays": (0, 1, 2, 3, 4), "weekend": (5, 6),
+    "daily": (0, 1, 2, 3, 4, 5, 6),
+}
+_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str = "고객센터"
+    sender_key: str = DEMO_SENDER_KEY
+
+
+@dataclass(frozen=True)
+class Paths:
+    flows: str = "flows"
+    faq: str = "faq"
+    tests: str = "tests/conversations"
+
+
+@dataclass(frozen=True)
+class Privacy:
+    notice: str | None = None
+    retention_days: int = 365
+    mask_transcripts: bool = False
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    name: str
+    hours: Mapping[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)
+    """Weekday (Mon=0) -> open spans; an empty mapping means always open."""
+    holidays: str = "kr"
+    closed_days: tuple[date, ...] = ()
+    skills: tuple[str, ...] = ()
+    max_wait: int = 30
+    messages: Mapping[str, str] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class FaqSettings:
+    answer: float = 82.0
+    suggest: float = 62.0
+    margin: float = 4.0
+
+
+@dataclass(frozen=True)
+class KakaoSettings:
+    base_url: str = "http://127.0.0.1:8090"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    paths: Mapping[str, str] = field(default_factory=lambda: dict(KAKAO_PATHS))
+    timeout: float = 5.0
+    max_attempts: int = 8
+
+
+KAKAO_PATHS = {
+    "write": "/v1/chat/write",
+    "end": "/v1/chat/end",
+    "end_with_bot": "/kakaoWebhook/v3/bzc/chat/endWithBot",
+    "block": "/v1/profile/user/block",
+    "image_upload": "/v1/image/upload",
+    "file_upload": "/v1/file/upload",
+}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_header: str | None = None
+    secret: str | None = None
+    allow_ips: tuple[str, ...] = ()
+    max_body: int = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Timers:
+    """Inactivity timers in seconds while the bot owns a session (0 = off)."""
+
+    bot_warn: int = 0
+    bot_end: int = 0
+    bot_warn_text: str = "3분 뒤 상담이 종료돼요. 계속하시려면 아무 말이나 입력해 주세요."
+    bot_end_text: str = "응답이 없어 상담을 종료할게요. 다시 필요하시면 언제든 말씀해 주세요."
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = Path(".")
+    file: str = SETTINGS_FILE
+    channel: Channel = Channel()
+    timezone: str = "Asia/Seoul"
+    entry_flow: str = "main"
+    paths: Paths = Paths()
+    privacy: Privacy = Privacy()
+    queues: Mapping[str, QueueSettings] = field(default_factory=dict)
+    faq: FaqSettings = FaqSettings()
+    kakao: KakaoSettings = KakaoSettings()
+    server: ServerSettings = ServerSettings()
+    storage_path: str = "triage.db"
+    timers: Timers = Timers()
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    """The whole parsed file, for sections other modules read themselves (api, webhooks)."""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def path(self, name: str) -> Path:
+        return self.root / getattr(self.paths, name)
+
+
+SECTIONS = ("channel", "timezone", "entry_flow", "paths", "privacy", "queues", "faq", "kakao",
+            "server", "storage", "timers", "api", "agents", "webhooks", "handoff")
+
+
+class _Reader:
+    """Reads one section with defaults, collecting problems instead of raising."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def problem(self, container: Any, key: Any, message: str) -> None:
+        self.problems.append(Problem(self.path, line_of(container, key), message))
+
+    def section(self, data: Mapping, key: str, allowed: tuple[str, ...]) -> Mapping:
+        value = data.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(data, key, f'"{key}" must be a mapping')
+            return {}
+        for name in value:
+            if name not in allowed:
+                self.problem(value, name, f'unknown key "{name}" in {key}{did_you_mean(str(name), allowed)}')
+        return value
+
+    def get(self, data: Mapping, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        value = data.get(key, default)
+        if value is None:
+            return default
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            self.problem(data, key, f'"{key}" must be a {_KIND_WORDS.get(names, names)}')
+            return default
+        return value
+
+
+_KIND_WORDS = {"str": "text", "int": "whole number", "float": "number", "bool": "true/false", "list": "list"}
+
+
+def parse_hours(spec: Any) -> tuple[tuple[time, time], ...] | None:
+    """``"09:00-18:00"``, ``"09:00-12:00, 13:00-18:00"`` or ``closed``; None when malformed."""
+    if spec is False or (isinstance(spec, str) and spec.strip().lower() in ("closed", "휴무")):
+        return ()
+    if not isinstance(spec, str):
+        return None
+    spans = []
+    for part in spec.split(","):
+        m = _SPAN.match(part)
+        if not m:
+            return None
+        h1, m1, h2, m2 = map(int, m.groups())
+        if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
+            return None
+        end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
+        spans.append((time(min(h1, 23), m1), end))
+    return tuple(spans)
+
+
+def _queues(r: _Reader, data: Mapping) -> dict[str, QueueSettings]:
+    raw = data.get("queues") or {}
+    if not isinstance(raw, dict):
+        r.problem(data, "queues", '"queues" must be a mapping of queue names')
+        return {}
+    allowed = ("hours", "holidays", "closed_days", "skills", "max_wait", "messages", "label")
+    queues = {}
+    for name, spec in raw.items():
+        spec = spec if isinstance(spec, dict) else {}
+        r.section(raw, name, allowed)
+        hours: dict[int, tuple[tuple[time, time], ...]] = {}
+        hours_spec = spec.get("hours") or {}
+        for day, value in (hours_spec.items() if isinstance(hours_spec, dict) else ()):
+            days = DAY_NAMES.get(str(day).lower())
+            spans = parse_hours(value)
+            if days is None:
+                r.problem(hours_spec, day, f'unknown day "{day}"{did_you_mean(str(day), DAY_NAMES)}')
+            elif spans is None:
+                r.problem(hours_spec, day, f'hours "{value}" must look like "09:00-18:00" or "closed"')
+            else:
+                hours.update({d: spans for d in days})
+        if hours_spec and not hours:
+            hours = {d: () for d in range(7)}
+        elif hours:
+            hours = {d: hours.get(d, ()) for d in range(7)}
+        closed = []
+        for i, day in enumerate(spec.get("closed_days") or ()):
+            try:
+                closed.append(day if isinstance(day, date) else date.fromisoformat(str(day)))
+            except ValueError:
+                r.problem(spec["closed_days"], i, f'closed day "{day}" must be a date like 2026-12-31')
+        holidays = str(spec.get("holidays", "kr")).lower()
+        if holidays not in ("kr", "none"):
+            r.problem(spec, "holidays", 'holidays must be "kr" or "none"')
+        messages = spec.get("messages") or {}
+        queues[str(name)] = QueueSettings(
+            name=str(name), hours=hours, holidays=holidays, closed_days=tuple(closed),
+            skills=tuple(str(s) for s in spec.get("skills") or ()),
+            max_wait=r.get(spec, "max_wait", int, 30),
+            messages={str(k): str(v) for k, v in messages.items()} if isinstance(messages, dict) else {},
+            line=line_of(raw, name),
+        )
+    return queues
+
+
+def parse_settings(data: Any, root: Path, path: str) -> tuple[Settings, list[Problem]]:
+    r = _Reader(path)
+    if data is None:
+        data = MarkedDict()
+    if not isinstance(data, dict):
+        return Settings(root=root, file=path), [Problem(path, 1, "triage.yaml must be a mapping of settings")]
+    for key in data:
+        if key not in SECTIONS:
+            r.problem(data, key, f'unknown setting "{key}"{did_you_mean(str(key), SECTIONS)}')
+    ch = r.section(data, "channel", ("name", "sender_key"))
+    paths = r.section(data, "paths", ("flows", "faq", "tests"))
+    pv = r.section(data, "privacy", ("notice", "retention_days", "mask_transcripts"))
+    fq = r.section(data, "faq", ("answer", "suggest", "margin"))
+    kk = r.section(data, "kakao", ("base_url", "headers", "paths", "timeout", "max_attempts"))
+    sv = r.section(data, "server", ("host", "port", "secret_header", "secret", "allow_ips", "max_body"))
+    st = r.section(data, "storage", ("path",))
+    tm = r.section(data, "timers", ("bot_warn", "bot_end", "bot_warn_text", "bot_end_text"))
+    timezone = r.get(data, "timezone", str, "Asia/Seoul")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problem(data, "timezone", f'unknown time zone "{timezone}"')
+        timezone = "Asia/Seoul"
+    kakao_paths = dict(KAKAO_PATHS)
+    kakao_paths.update({str(k): str(v) for k, v in (r.get(kk, "paths", dict, {})).items()})
+    settings = Settings(
+        root=root,
+        file=path,
+        channel=Channel(r.get(ch, "name", str, Channel.name), str(r.get(ch, "sender_key", (str, int), DEMO_SENDER_KEY))),
+        timezone=timezone,
+        entry_flow=r.get(data, "entry_flow", str, "main"),
+        paths=Paths(r.get(paths, "flows", str, "flows"), r.get(paths, "faq", str, "faq"),
+                    r.get(paths, "tests", str, "tests/conversations")),
+        privacy=Privacy(r.get(pv, "notice", str, None), r.get(pv, "retention_days", int, 365),
+                        r.get(pv, "mask_transcripts", bool, False)),
+        queues=_queues(r, data),
+        faq=FaqSettings(r.get(fq, "answer", float, 82.0), r.get(fq, "suggest", float, 62.0),
+                        r.get(fq, "margin", float, 4.0)),
+        kakao=KakaoSettings(r.get(kk, "base_url", str, KakaoSettings.base_url),
+                            {str(k): str(v) for k, v in r.get(kk, "headers", dict, {}).items()},
+                            kakao_paths, r.get(kk, "timeout", float, 5.0), r.get(kk, "max_attempts", int, 8)),
+        server=ServerSettings(r.get(sv, "host", str, "127.0.0.1"), r.get(sv, "port", int, 8080),
+                              r.get(sv, "secret_header", str, None), r.get(sv, "secret", str, None),
+                              tuple(str(ip) for ip in r.get(sv, "allow_ips", list, [])),
+                              r.get(sv, "max_body", int, 64 * 1024)),
+        storage_path=r.get(st, "path", str, "triage.db"),
+        timers=Timers(r.get(tm, "bot_warn", int, 0), r.get(tm, "bot_end", int, 0),
+                      r.get(tm, "bot_warn_text", str, Timers.bot_warn_text),
+                      r.get(tm, "bot_end_text", str, Timers.bot_end_text)),
+        raw=data,
+    )
+    return settings, r.problems
+
+
+def load_settings(root: Path) -> tuple[Settings, list[Problem]]:
+    """Read ``root/triage.yaml``; a missing file means every default."""
+    file = root / SETTINGS_FILE
+    if not file.exists():
+        return Settings(root=root, file=str(file)), []
+    data, problems = read_yaml(file)
+    settings, more = parse_settings(data if not problems else None, root, str(file))
+    return settings, problems + more
