@@ -1,0 +1,336 @@
+"""Rules that need the whole site: every flow, triage.yaml's queues and the FAQ's categories.
+
+The loader already reported what each file gets wrong on its own. What is left can only be
+judged across files (a target in another flow, a queue in triage.yaml), or by walking the
+graph (unreachable nodes, loops that never wait). Each rule is one function returning
+Problems, so a rule reads alone and ``validate`` is just their sum.
+
+Decisions the spec leaves open:
+
+- When triage.yaml defines no queues at all, the one implicit queue is ``general``, so a
+  site with no settings file still validates; once queues are defined, only those exist.
+- A ``say`` node without buttons, ``goto`` or ``on_text`` is a dead end (a warning) only when
+  neither a ``fallback`` nor an ``on_max_misses`` applies to it: then whatever the user types
+  repeats the same node forever. Global keywords do not count; users do not know them.
+- A ``faq`` node counts as not waiting: it answers the last free text at once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping, Protocol
+
+from triage.faq.model import FaqEntry
+from triage.flows.graph import Reference, references
+from triage.flows.model import Ask, Consent, End, Flow, FlowSet, Handoff, Node, Say, Faq
+from triage.flows.templates import Text, static_length
+from triage.problems import Problem, did_you_mean
+from triage.settings import Settings
+
+MAX_LINKS = 5
+MAX_BUTTONS = 10
+MAX_TEXT = 1000
+MAX_LABEL = 14
+"""Kakao's limits: link buttons and quick replies per message, message length, button label."""
+IMPLICIT_QUEUE = "general"
+
+
+class FaqEntries(Protocol):
+    entries: Mapping[str, FaqEntry]
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the rules know besides the flows: the names other files define."""
+
+    flows: FlowSet
+    queues: frozenset[str]
+    categories: frozenset[str]
+    queues_defined: bool
+
+
+def validate(flows: FlowSet, settings: Settings, faq: FaqEntries) -> list[Problem]:
+    site = Site(
+        flows=flows,
+        queues=frozenset(settings.queues) or frozenset({IMPLICIT_QUEUE}),
+        categories=frozenset(e.category for e in faq.entries.values() if e.active),
+        queues_defined=bool(settings.queues),
+    )
+    return [problem for rule in RULES for problem in rule(site)]
+
+
+def _nodes(site: Site) -> Iterable[Node]:
+    return site.flows.nodes.values()
+
+
+def _as_written(target: str, flow: str) -> str:
+    """Targets are stored qualified; show them bare where the editor could write them bare."""
+    owner, name = target.rsplit(".", 1)
+    return name if owner == flow else target
+
+
+# ---- targets ----------------------------------------------------------------------------
+
+def missing_targets(site: Site) -> list[Problem]:
+    return [Problem(ref.file, ref.line, _missing_message(ref, site.flows))
+            for ref in references(site.flows) if ref.target not in site.flows.nodes]
+
+
+def _missing_message(ref: Reference, flows: FlowSet) -> str:
+    written = _as_written(ref.target, ref.flow)
+    subject = f'keyword "{ref.label}" goes to "{written}", which' if ref.key == "keywords" else f'{ref.key} "{written}"'
+    owner = ref.target.rsplit(".", 1)[0]
+    choices = [*flows.nodes, *(_as_written(n, ref.flow) for n in flows.nodes)]
+    if written in flows.flows:
+        first = _first_node(flows.flows[written])
+        hint = f' (did you mean "{first}"?)' if first else ""
+        return f"{subject} names a flow, not a node: write flow.node{hint}"
+    if owner not in flows.flows:
+        return f'{subject} names a flow "{owner}" that does not exist{did_you_mean(written, choices)}'
+    return f'{subject} names no node of flow "{owner}"{did_you_mean(written, choices)}'
+
+
+def _first_node(flow: Flow) -> str | None:
+    return flow.start or next(iter(flow.nodes), None)
+
+
+def entry_without_start(site: Site) -> list[Problem]:
+    entry = site.flows.entry_flow
+    if entry.start is not None or "start" in entry.lines:
+        return []
+    return [Problem(entry.file, entry.line, f'the entry flow "{entry.id}" needs "start": '
+                                            f"the node a new session begins at when no route matches")]
+
+
+# ---- Kakao's limits ---------------------------------------------------------------------
+
+def too_many_choices(site: Site) -> list[Problem]:
+    problems = []
+    for node in _nodes(site):
+        if isinstance(node, Say) and len(node.links) > MAX_LINKS:
+            problems.append(Problem(node.file, node.line_of("links"),
+                                    f"{len(node.links)} links, but 상담톡 shows at most {MAX_LINKS} per message"))
+        if isinstance(node, Say) and len(node.buttons) > MAX_BUTTONS:
+            problems.append(Problem(node.file, node.line_of("buttons"),
+                                    f"{len(node.buttons)} buttons, but 상담톡 shows at most {MAX_BUTTONS} per message"))
+    return problems
+
+
+def _user_texts(node: Node) -> tuple[Text | None, ...]:
+    """The texts a user reads, each at most one 상담톡 message."""
+    match node:
+        case Say():
+            return node.texts
+        case Ask():
+            return (node.prompt, node.retry)
+        case Handoff():
+            return (node.message,)
+        case End():
+            return (node.text,)
+        case Consent():
+            return (node.text,)
+        case _:
+            return ()
+
+
+def texts_too_long(site: Site) -> list[Problem]:
+    return [Problem(node.file, text.line or node.line,
+                    f"this text has {static_length(text.source)} characters; 상담톡 sends at most {MAX_TEXT}")
+            for node in _nodes(site) for text in _user_texts(node)
+            if text is not None and static_length(text.source) > MAX_TEXT]
+
+
+def _labels(node: Node) -> list[tuple[str, int]]:
+    """Every button label the user sees on a node, with its line."""
+    match node:
+        case Say():
+            return [(b.label, b.line) for b in node.buttons] + [(link.label, link.line) for link in node.links]
+        case Consent():
+            return [(node.agree_label, node.line_of("agree_label")), (node.decline_label, node.line_of("decline_label"))]
+        case _:
+            return []
+
+
+def labels_too_long(site: Site) -> list[Problem]:
+    return [Problem(node.file, line or node.line,
+                    f'button label "{label}" has {len(label)} characters; keep it to {MAX_LABEL} so it is not cut off')
+            for node in _nodes(site) for label, line in _labels(node) if len(label) > MAX_LABEL]
+
+
+def duplicate_labels(site: Site) -> list[Problem]:
+    """A pressed button arrives as its label, so two equal labels cannot be told apart."""
+    problems = []
+    for node in _nodes(site):
+        seen: dict[str, int] = {}
+        for label, line in _labels(node):
+            if label in seen:
+                problems.append(Problem(node.file, line or node.line, f'two buttons are labelled "{label}" '
+                                                                      f"(also line {seen[label]}); a press could "
+                                                                      f"not tell them apart"))
+            seen.setdefault(label, line)
+    return problems
+
+
+# ---- the graph --------------------------------------------------------------------------
+
+def _entry_points(flows: FlowSet) -> set[str]:
+    entry = flows.entry_flow
+    points = {entry.start, *(r.goto for r in entry.routes), *flows.keywords.values()}
+    points |= {t for f in flows.flows.values() for t in (f.fallback, f.on_max_misses)}
+    return {p for p in points if p is not None}
+
+
+def _reachable(flows: FlowSet, roots: Iterable[str], moves: Callable[[Node], Iterable[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = deque(r for r in roots if r in flows.nodes)
+    while todo:
+        node_id = todo.popleft()
+        if node_id not in seen:
+            seen.add(node_id)
+            todo.extend(t for t in moves(flows.nodes[node_id]) if t in flows.nodes)
+    return seen
+
+
+def unreachable_nodes(site: Site) -> list[Problem]:
+    reached = _reachable(site.flows, _entry_points(site.flows), Node.targets)
+    return [Problem(node.file, node.line, f'node "{node.name}" is never reached: no route, keyword, button '
+                                          f"or goto leads to it", "warning")
+            for node in _nodes(site) if node.id not in reached]
+
+
+def moves_without_waiting(node: Node) -> tuple[str, ...]:
+    """Where a node goes on its own, before the user says anything."""
+    match node:
+        case Say():
+            return (node.goto,) if node.goto else ()
+        case Ask() | Consent():
+            return ()
+        case _:
+            return node.targets()
+
+
+def loops_without_waiting(site: Site) -> list[Problem]:
+    """A cycle of moves that never wait would spin until the engine's step guard stops it."""
+    flows = site.flows
+    problems = []
+    for loop in _cycles(flows, moves_without_waiting):
+        at = flows.nodes[loop[0]]
+        path = " -> ".join(_as_written(n, at.flow) for n in loop)
+        problems.append(Problem(at.file, at.line, f"these nodes loop without ever waiting for the user: {path}"))
+    return problems
+
+
+def _cycles(flows: FlowSet, moves: Callable[[Node], Iterable[str]]) -> list[list[str]]:
+    """One cycle per strongly connected group, starting and ending at its first-written node."""
+    cycles = []
+    for group in _strongly_connected(flows, moves):
+        first = min(group, key=lambda n: (flows.nodes[n].file, flows.nodes[n].line))
+        path = _path_back(flows, first, group, moves)
+        if path:
+            cycles.append(path)
+    return cycles
+
+
+def _path_back(flows: FlowSet, start: str, group: set[str], moves: Callable[[Node], Iterable[str]]) -> list[str]:
+    """The shortest walk from ``start`` back to itself inside ``group``; [] when there is none."""
+    came_from: dict[str, str] = {}
+    todo = deque([start])
+    while todo:
+        node_id = todo.popleft()
+        for nxt in moves(flows.nodes[node_id]):
+            if nxt == start:
+                path = [node_id]
+                while path[-1] != start:
+                    path.append(came_from[path[-1]])
+                return [*reversed(path), start]
+            if nxt in group and nxt not in came_from:
+                came_from[nxt] = node_id
+                todo.append(nxt)
+    return []
+
+
+def _strongly_connected(flows: FlowSet, moves: Callable[[Node], Iterable[str]]) -> list[set[str]]:
+    """Tarjan's algorithm without recursion, so a long chain of gotos cannot hit the stack limit."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+    for root in flows.nodes:
+        if root in index:
+            continue
+        work = [(root, iter([t for t in moves(flows.nodes[root]) if t in flows.nodes]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node_id, successors = work[-1]
+            nxt = next(successors, None)
+            if nxt is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node_id])
+                if low[node_id] == index[node_id]:
+                    group = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.add(member)
+                        if member == node_id:
+                            break
+                    groups.append(group)
+            elif nxt not in index:
+                index[nxt] = low[nxt] = len(index)
+                stack.append(nxt)
+                on_stack.add(nxt)
+                work.append((nxt, iter([t for t in moves(flows.nodes[nxt]) if t in flows.nodes])))
+            elif nxt in on_stack:
+                low[node_id] = min(low[node_id], index[nxt])
+    return groups
+
+
+def dead_ends(site: Site) -> list[Problem]:
+    flows = site.flows
+    return [Problem(node.file, node.line, f'say node "{node.name}" waits for the user but has no buttons, goto '
+                                          f"or on_text, and no fallback or on_max_misses applies: whatever the "
+                                          f"user types repeats it", "warning")
+            for node in _nodes(site)
+            if isinstance(node, Say) and not (node.buttons or node.goto or node.on_text)
+            and flows.fallback_for(node.id) is None and flows.on_max_misses_for(node.id) is None]
+
+
+def max_misses_without_target(site: Site) -> list[Problem]:
+    entry = site.flows.entry_flow
+    return [Problem(flow.file, flow.line_of("max_misses"), f"max_misses is set but no on_max_misses says where "
+                                                           f"a session goes after {flow.max_misses} misses",
+                    "warning")
+            for flow in site.flows.flows.values()
+            if flow.max_misses is not None and (flow.on_max_misses or entry.on_max_misses) is None]
+
+
+# ---- names other files define -------------------------------------------------------------
+
+def unknown_queues(site: Site) -> list[Problem]:
+    problems = []
+    for node in _nodes(site):
+        if isinstance(node, Handoff) and node.queue not in site.queues:
+            where = ("triage.yaml" if site.queues_defined
+                     else f'triage.yaml, which defines no queues (then only "{IMPLICIT_QUEUE}" exists)')
+            problems.append(Problem(node.file, node.line_of("handoff"), f'queue "{node.queue}" is not defined in '
+                                                                        f"{where}{did_you_mean(node.queue, site.queues)}"))
+    return problems
+
+
+def empty_faq_categories(site: Site) -> list[Problem]:
+    return [Problem(node.file, node.line_of("faq"), f'FAQ category "{node.faq_category}" has no active entries'
+                                                    f"{did_you_mean(node.faq_category, site.categories)}")
+            for node in _nodes(site)
+            if isinstance(node, Faq) and node.faq_category is not None and node.faq_category not in site.categories]
+
+
+RULES: tuple[Callable[[Site], list[Problem]], ...] = (
+    entry_without_start, missing_targets, too_many_choices, texts_too_long, labels_too_long, duplicate_labels,
+    unreachable_nodes, loops_without_waiting, dead_ends, max_misses_without_target, unknown_queues,
+    empty_faq_categories,
+)
