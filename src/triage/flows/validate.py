@@ -193,7 +193,7 @@ def _reachable(flows: FlowSet, roots: Iterable[str], moves: Callable[[Node], Ite
 
 
 def unreachable_nodes(site: Site) -> list[Problem]:
-    reached = _reachable(site.flows, _entry_points(site.flows), Node.targets)
+    reached = _reachable(site.flows, _entry_points(site.flows), lambda node: node.targets())
     return [Problem(node.file, node.line, f'node "{node.name}" is never reached: no route, keyword, button '
                                           f"or goto leads to it", "warning")
             for node in _nodes(site) if node.id not in reached]
