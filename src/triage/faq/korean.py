@@ -1,0 +1,232 @@
+"""Korean text normalisation for FAQ matching: stdlib only, pure functions.
+
+Korean users type without spaces, swap particles and endings, make typos inside a syllable,
+type only initial consonants, or forget to switch the keyboard from English. Each function
+here undoes one of those habits so the matcher compares what the user meant, not what the
+keyboard produced.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Mapping, Sequence
+
+_SYLLABLE_BASE = 0xAC00
+_SYLLABLE_LAST = 0xD7A3
+_FINALS_PER_INITIAL = 588
+_FINALS = 28
+
+INITIALS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+MEDIALS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+FINALS = ("", "ㄱ", "ㄲ", "ㄳ", "ㄴ", "ㄵ", "ㄶ", "ㄷ", "ㄹ", "ㄺ", "ㄻ", "ㄼ", "ㄽ", "ㄾ", "ㄿ", "ㅀ", "ㅁ",
+          "ㅂ", "ㅄ", "ㅅ", "ㅆ", "ㅇ", "ㅈ", "ㅊ", "ㅋ", "ㅌ", "ㅍ", "ㅎ")
+
+COMPOUNDS = {
+    "ㅘ": "ㅗㅏ", "ㅙ": "ㅗㅐ", "ㅚ": "ㅗㅣ", "ㅝ": "ㅜㅓ", "ㅞ": "ㅜㅔ", "ㅟ": "ㅜㅣ", "ㅢ": "ㅡㅣ",
+    "ㄳ": "ㄱㅅ", "ㄵ": "ㄴㅈ", "ㄶ": "ㄴㅎ", "ㄺ": "ㄹㄱ", "ㄻ": "ㄹㅁ", "ㄼ": "ㄹㅂ", "ㄽ": "ㄹㅅ",
+    "ㄾ": "ㄹㅌ", "ㄿ": "ㄹㅍ", "ㅀ": "ㄹㅎ", "ㅄ": "ㅂㅅ",
+}
+"""Compound jamo as the two keys a 두벌식 typist presses for them."""
+_JOIN = {parts: whole for whole, parts in COMPOUNDS.items()}
+
+KEYS = {
+    "q": "ㅂ", "w": "ㅈ", "e": "ㄷ", "r": "ㄱ", "t": "ㅅ", "y": "ㅛ", "u": "ㅕ", "i": "ㅑ", "o": "ㅐ", "p": "ㅔ",
+    "a": "ㅁ", "s": "ㄴ", "d": "ㅇ", "f": "ㄹ", "g": "ㅎ", "h": "ㅗ", "j": "ㅓ", "k": "ㅏ", "l": "ㅣ",
+    "z": "ㅋ", "x": "ㅌ", "c": "ㅊ", "v": "ㅍ", "b": "ㅠ", "n": "ㅜ", "m": "ㅡ",
+    "Q": "ㅃ", "W": "ㅉ", "E": "ㄸ", "R": "ㄲ", "T": "ㅆ", "O": "ㅒ", "P": "ㅖ",
+}
+"""The 두벌식 layout: Latin key -> compatibility jamo (shifted keys where they differ)."""
+_KEY_OF = {jamo: key for key, jamo in KEYS.items()}
+_CONSONANTS = frozenset(INITIALS) | frozenset(f for f in FINALS if f)
+_VOWELS = frozenset(MEDIALS)
+
+PARTICLES = ("에서는", "으로는", "이랑", "에서", "으로", "까지", "부터", "한테", "에게", "이나", "은", "는", "이",
+             "가", "을", "를", "에", "로", "도", "만", "의", "와", "과", "랑", "나")
+ENDINGS = ("인가요", "하나요", "는데요", "었나요", "았나요", "했나요", "되나요", "되나여", "주세요", "할까요", "될까요",
+           "이에요", "인데요", "입니다", "합니다", "습니다", "나요", "까요", "예요", "에요", "해요", "돼요", "되요",
+           "가요", "어요", "아요", "이요", "죠", "요")
+"""Question and politeness endings, longest first so 하나요 wins over 나요."""
+_MIN_STEM = 2
+
+_CONJOINING = str.maketrans(
+    {**{0x1100 + i: c for i, c in enumerate(INITIALS)}, **{0x1161 + i: c for i, c in enumerate(MEDIALS)},
+     **{0x11A7 + i: c for i, c in enumerate(FINALS) if c}}
+)
+"""NFKC turns compatibility jamo (ㅂ) into conjoining jamo (ᄇ); this turns them back."""
+_PUNCTUATION = re.compile(r"[^\w\s\u3131-\u318e]|_", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """NFKC, case and punctuation folding: full-width letters, 'ＡＢＣ' and '？！' stop mattering."""
+    text = unicodedata.normalize("NFKC", text).translate(_CONJOINING).casefold()
+    return _SPACES.sub(" ", _PUNCTUATION.sub(" ", text)).strip()
+
+
+def compact(text: str) -> str:
+    """The folded text without spaces, since Korean users space freely or not at all."""
+    return fold(text).replace(" ", "")
+
+
+def is_syllable(char: str) -> bool:
+    return _SYLLABLE_BASE <= ord(char) <= _SYLLABLE_LAST
+
+
+def _parts(char: str) -> tuple[int, int, int]:
+    index = ord(char) - _SYLLABLE_BASE
+    return index // _FINALS_PER_INITIAL, index % _FINALS_PER_INITIAL // _FINALS, index % _FINALS
+
+
+def _syllable(initial: int, medial: int, final: int = 0) -> str:
+    return chr(_SYLLABLE_BASE + initial * _FINALS_PER_INITIAL + medial * _FINALS + final)
+
+
+def _drop_final_rieul(stem: str) -> str:
+    """할까요 -> 하: the ㄹ of -ㄹ까요 belongs to the ending, not the stem."""
+    if stem and is_syllable(stem[-1]):
+        initial, medial, final = _parts(stem[-1])
+        if FINALS[final] == "ㄹ":
+            return stem[:-1] + _syllable(initial, medial)
+    return stem
+
+
+def strip_suffixes(word: str) -> str:
+    """One word without its trailing ending and particle, keeping stems of two syllables or more.
+
+    Light on purpose: a wrong cut (포도 -> 포) hurts more than a missed one, which the fuzzy
+    scorers absorb anyway.
+    """
+    for ending in ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 1:
+            word = word[: -len(ending)]
+            if ending == "까요":
+                word = _drop_final_rieul(word)
+            break
+    for particle in PARTICLES:
+        if word.endswith(particle) and len(word) - len(particle) >= _MIN_STEM:
+            return word[: -len(particle)]
+    return word
+
+
+def strip_particles(text: str) -> str:
+    """The folded text with each word's particle and ending removed."""
+    return " ".join(strip_suffixes(word) for word in fold(text).split())
+
+
+def jamo(text: str) -> str:
+    """Compatibility jamo, compounds split into their keys: typo distance counts keystrokes."""
+    out = []
+    for char in text:
+        if is_syllable(char):
+            initial, medial, final = _parts(char)
+            out.append(INITIALS[initial] + COMPOUNDS.get(MEDIALS[medial], MEDIALS[medial])
+                       + COMPOUNDS.get(FINALS[final], FINALS[final]))
+        else:
+            out.append(COMPOUNDS.get(char, char))
+    return "".join(out)
+
+
+def chosung(text: str) -> str:
+    """Initial consonants of each syllable (배송조회 -> ㅂㅅㅈㅎ); other characters are dropped."""
+    return "".join(INITIALS[_parts(c)[0]] if is_syllable(c) else c for c in compact(text) if is_syllable(c) or c in _CONSONANTS)
+
+
+def is_chosung_query(text: str) -> bool:
+    """True for queries typed as initial consonants only, like ㅂㅅㅈㅎ (at least two)."""
+    letters = compact(text)
+    return len(letters) >= 2 and all(c in _CONSONANTS for c in letters)
+
+
+def to_keyboard(text: str) -> str:
+    """Hangul as the Latin keys that type it on a 두벌식 keyboard (배송 -> qothd)."""
+    return "".join(_KEY_OF.get(j, j) for j in jamo(text))
+
+
+def from_keyboard(text: str) -> str:
+    """Latin keys typed with the keyboard in English mode, read as 두벌식 Hangul (qothd -> 배송)."""
+    return compose("".join(KEYS.get(c, KEYS.get(c.lower(), c)) for c in text))
+
+
+def is_wrong_keyboard(text: str) -> bool:
+    """True when Latin text reads as well-formed Hangul: every vowel follows a consonant.
+
+    English words break that rule almost at once (hello -> ㅗ디ㅣㅐ), so real English is kept.
+    """
+    letters = compact(text)
+    if len(letters) < 2 or not letters.isascii() or not any(c.isalpha() for c in letters):
+        return False
+    converted = compact(from_keyboard(letters))
+    hangul = [c for c in converted if not c.isascii()]
+    return bool(hangul) and all(is_syllable(c) for c in hangul)
+
+
+def compose(jamos: str) -> str:
+    """Assemble a stream of compatibility jamo into syllables, as a 두벌식 IME does."""
+    out: list[str] = []
+    initial = medial = final = ""
+
+    def flush() -> None:
+        nonlocal initial, medial, final
+        if initial and medial:
+            out.append(_syllable(INITIALS.index(initial), MEDIALS.index(medial), FINALS.index(final)))
+        else:
+            out.append(initial + medial)
+        initial = medial = final = ""
+
+    for char in jamos:
+        if char in _VOWELS:
+            if initial and not medial:
+                medial = char
+            elif initial and medial and not final and _JOIN.get(medial + char) in _VOWELS:
+                medial = _JOIN[medial + char]
+            elif initial and medial and final:
+                carried = COMPOUNDS.get(final, final)
+                final = carried[0] if len(carried) == 2 else ""
+                next_initial = carried[-1]
+                flush()
+                initial, medial = next_initial, char
+            else:
+                flush()
+                medial = char
+                flush()
+        elif char in _CONSONANTS:
+            if initial and medial and not final and char in FINALS:
+                final = char
+            elif initial and medial and final and _JOIN.get(final + char) in FINALS:
+                final = _JOIN[final + char]
+            else:
+                if initial or medial:
+                    flush()
+                if char in INITIALS:
+                    initial = char
+                else:
+                    out.append(char)
+        else:
+            if initial or medial:
+                flush()
+            out.append(char)
+    if initial or medial:
+        flush()
+    return "".join(out)
+
+
+SynonymTable = tuple[tuple[str, str], ...]
+
+
+def synonym_table(synonyms: Mapping[str, Sequence[str]]) -> SynonymTable:
+    """Compact (variant, canonical) pairs, longest variant first so 반품금액 wins over 반품."""
+    pairs = {(compact(v), compact(c)) for c, vs in synonyms.items() for v in vs if compact(v) and compact(c)}
+    return tuple(sorted(pairs, key=lambda pair: (-len(pair[0]), pair)))
+
+
+def apply_synonyms(text: str, table: SynonymTable) -> str:
+    """Rewrite every variant in compact text to its canonical word (택배 -> 배송)."""
+    for variant, canonical in table:
+        text = text.replace(variant, canonical)
+    return text
+
+
+def canonical(text: str, table: SynonymTable = ()) -> str:
+    """The form questions are compared in: folded, particles stripped, no spaces, synonyms applied."""
+    return apply_synonyms(strip_particles(text).replace(" ", ""), table)

@@ -1,0 +1,33 @@
+"""The three-band decision: answer, ask "혹시 이 질문인가요?", or admit not knowing.
+
+A wrong answer costs more than a question back: the customer acts on it. So the bot answers
+only when the best match is both strong and clearly ahead of the next one.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+from triage.faq.model import Candidate, Decision
+from triage.settings import FaqSettings
+
+MAX_SUGGESTIONS = 3
+
+
+def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
+           thresholds: Mapping[str, float | None], answerable: Callable[[str], bool]) -> Decision:
+    """Pick the band for ranked ``candidates`` (best first, one per entry).
+
+    ``thresholds`` holds per-entry answer thresholds (None = the site's); ``answerable`` says
+    whether an entry's required keywords appear in the query.
+    """
+    offered = tuple(c for c in candidates if c.score >= settings.suggest)[:MAX_SUGGESTIONS]
+    if not offered:
+        return Decision("not_found", query)
+    top = offered[0]
+    runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+    own = thresholds.get(top.entry_id)
+    threshold = settings.answer if own is None else own
+    if top.score >= threshold and top.score - runner_up >= settings.margin and answerable(top.entry_id):
+        return Decision("answer", query, (top,))
+    return Decision("suggest", query, offered)
