@@ -1,0 +1,510 @@
+"""Durable state: users, sessions, transcripts, the inbox, the outbox and the events log.
+
+This is the only module that speaks SQL. Everything above it sees frozen records and the
+small ``Store`` protocol, so another engine could replace SQLite without touching callers.
+
+One connection is the one writer: the runtime and the outbox worker share it on the event
+loop, and every write is a short ``BEGIN IMMEDIATE`` transaction. WAL with
+``synchronous=NORMAL`` keeps a commit cheap (no fsync per transaction) while still
+surviving a crash of the process; a power loss may lose the last few commits, never
+corrupt the file. sqlite-utils creates and migrates the schema; hot paths use plain
+parameterised SQL, which sqlite3 prepares once and caches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+PENDING, DELIVERED, FAILED, DROPPED = "pending", "delivered", "failed", "dropped"
+"""Outbox row states: only ``pending`` rows are ever sent."""
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked; the message is meant for an operator."""
+
+
+# ---- records: what the store holds ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    user_key: str
+    kind: str  # message | reference | expired | agent | timer ...
+    dedupe_key: str
+    payload: dict[str, Any]
+    received_at: float
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    user_key: str
+    first_seen: float
+    last_seen: float
+    sessions: int = 0
+    last_category: str | None = None
+    blocked: bool = False
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    user_key: str
+    kakao_session_id: str | None
+    status: str  # new | bot | queue | agent | ended
+    state: dict[str, Any]
+    reference: dict[str, Any]
+    category: str | None
+    started_at: float
+    updated_at: float
+    ended_at: float | None = None
+    end_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    user_key: str
+    session_id: str | None
+    kind: str
+    serial: str | None
+    body: dict[str, Any]
+    attempts: int
+    next_attempt_at: float
+    status: str
+    last_error: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    session_id: str
+    direction: str  # in | out
+    sender: str  # user | bot | agent | system
+    kind: str
+    text: str | None
+    data: dict[str, Any]
+    at: float
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    kind: str
+    session_id: str | None
+    user_key: str | None
+    data: dict[str, Any]
+    at: float
+
+
+@dataclass(frozen=True)
+class NewOutbox:
+    """An outbound call to make; ``serial`` is fixed here so every retry reuses it."""
+
+    user_key: str
+    session_id: str | None
+    kind: str
+    serial: str | None
+    body: dict[str, Any]
+    not_before: float
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    kind: str
+    session_id: str | None
+    user_key: str | None
+    data: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Commit:
+    """Everything one processed event changes, applied in one transaction.
+
+    ``at`` is when the event was processed: the inbox row is stamped with it and new outbox
+    rows are created at it, so the runtime's clock (not the store's) is the only clock.
+    """
+
+    at: float
+    inbox_id: int | None = None
+    session: SessionRecord | None = None
+    user: UserRecord | None = None
+    transcript: list[TranscriptEntry] = field(default_factory=list)
+    outbox: list[NewOutbox] = field(default_factory=list)
+    events: list[NewEvent] = field(default_factory=list)
+
+
+class Store(Protocol):
+    """The whole storage interface the runtime, the worker and the reports rely on."""
+
+    def accept_inbound(self, user_key: str, kind: str, dedupe_key: str, payload: dict[str, Any],
+                       now: float) -> int | None: ...
+    def pending_inbound(self) -> list[InboxItem]: ...
+    def get_user(self, user_key: str) -> UserRecord | None: ...
+    def current_session(self, user_key: str) -> SessionRecord | None: ...
+    def get_session(self, session_id: str) -> SessionRecord | None: ...
+    def sessions_of(self, user_key: str) -> list[SessionRecord]: ...
+    def commit(self, commit: Commit) -> list[int]: ...
+    def due_outbox(self, now: float, limit: int = 100) -> list[OutboxItem]: ...
+    def get_outbox(self, item_id: int) -> OutboxItem | None: ...
+    def outbox_of(self, user_key: str) -> list[OutboxItem]: ...
+    def outbox_delivered(self, item_id: int, response: dict[str, Any] | None, now: float) -> None: ...
+    def outbox_retry(self, item_id: int, next_attempt_at: float, error: str) -> None: ...
+    def outbox_failed(self, item_id: int, error: str, now: float) -> None: ...
+    def drop_pending_outbox(self, user_key: str, reason: str, now: float,
+                            session_id: str | None = None) -> int: ...
+    def transcript(self, session_id: str) -> list[TranscriptEntry]: ...
+    def events(self, since: float | None = None, until: float | None = None,
+               kinds: Sequence[str] | None = None) -> list[EventRecord]: ...
+    def close(self) -> None: ...
+
+
+# ---- schema --------------------------------------------------------------------------------
+
+
+def _create_v1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db["inbox"].create(
+        {"id": int, "user_key": str, "kind": str, "dedupe_key": str, "payload": str,
+         "received_at": float, "processed_at": float},
+        pk="id", not_null={"user_key", "kind", "dedupe_key", "payload", "received_at"})
+    db["inbox"].create_index(["user_key", "kind", "dedupe_key"], "inbox_dedupe", unique=True)
+    db.execute("CREATE INDEX inbox_pending ON inbox(id) WHERE processed_at IS NULL")
+    db["users"].create(
+        {"user_key": str, "first_seen": float, "last_seen": float, "sessions": int,
+         "last_category": str, "blocked": int},
+        pk="user_key", not_null={"first_seen", "last_seen", "sessions", "blocked"})
+    db["sessions"].create(
+        {"id": str, "user_key": str, "kakao_session_id": str, "status": str, "state": str,
+         "reference": str, "category": str, "started_at": float, "updated_at": float,
+         "ended_at": float, "end_reason": str},
+        pk="id", not_null={"user_key", "status", "state", "reference", "started_at", "updated_at"})
+    db["sessions"].create_index(["user_key", "started_at"], "sessions_by_user")
+    db["transcript"].create(
+        {"id": int, "session_id": str, "direction": str, "sender": str, "kind": str, "text": str,
+         "data": str, "at": float},
+        pk="id", not_null={"session_id", "direction", "sender", "kind", "data", "at"})
+    db["transcript"].create_index(["session_id", "id"], "transcript_by_session")
+    db["outbox"].create(
+        {"id": int, "user_key": str, "session_id": str, "kind": str, "serial": str, "body": str,
+         "attempts": int, "next_attempt_at": float, "status": str, "last_error": str,
+         "created_at": float, "done_at": float, "response": str},
+        pk="id", not_null={"user_key", "kind", "body", "attempts", "next_attempt_at", "status",
+                           "created_at"})
+    db.execute("CREATE INDEX outbox_pending_by_user ON outbox(user_key, id) WHERE status = 'pending'")
+    db.execute("CREATE INDEX outbox_pending_by_due ON outbox(next_attempt_at, id) WHERE status = 'pending'")
+    db["outbox"].create_index(["status", "user_key"], "outbox_by_status")
+    db["events"].create(
+        {"id": int, "kind": str, "session_id": str, "user_key": str, "data": str, "at": float},
+        pk="id", not_null={"kind", "data", "at"})
+    db["events"].create_index(["at"], "events_by_at")
+    db["events"].create_index(["kind", "at"], "events_by_kind")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _create_v1}
+"""Version -> the step that brings a database from the version before up to it."""
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` takes the write lock up front, so a transaction never fails halfway
+    for lack of it; anything that goes wrong (the COMMIT included) rolls everything back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    if not has_meta:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row and str(row[0]).isdigit() else 0
+
+
+def _migrate(conn: sqlite3.Connection, where: str) -> None:
+    found = _schema_version(conn)
+    if found > SCHEMA_VERSION:
+        raise StoreError(f"{where}: the database has schema version {found}, but this triage knows "
+                         f"only up to {SCHEMA_VERSION}; upgrade triage or choose another storage path")
+    db = sqlite_utils.Database(conn)
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        with _transaction(conn):
+            MIGRATIONS[version](db)
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(version),))
+
+
+def open_store(path: str | Path) -> SqliteStore:
+    """Open (creating on first run, migrating when older) the database at ``path``.
+
+    ``":memory:"`` gives a private throwaway database for tests and ``triage chat``.
+    """
+    where = str(path)
+    try:
+        conn = sqlite3.connect(where, isolation_level=None, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{where}: cannot open the database ({exc}); does its folder exist and is it writable?") from exc
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _migrate(conn, where)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(f"{where}: not a usable triage database: {exc}") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return SqliteStore(conn)
+
+
+# ---- rows <-> records ----------------------------------------------------------------------
+
+
+def _dump(value: dict[str, Any]) -> str:
+    """JSON for a column; ASCII escapes keep lone surrogates from hostile input storable."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _clean(text: str | None) -> str | None:
+    """Free text as SQLite can store it: invalid Unicode (lone surrogates) becomes U+FFFD."""
+    if text is None or text.isascii():
+        return text
+    return _SURROGATES.sub("\ufffd", text)
+
+
+_INBOX = "id, user_key, kind, dedupe_key, payload, received_at"
+_USER = "user_key, first_seen, last_seen, sessions, last_category, blocked"
+_SESSION = ("id, user_key, kakao_session_id, status, state, reference, category, started_at, "
+            "updated_at, ended_at, end_reason")
+_OUTBOX = ("id, user_key, session_id, kind, serial, body, attempts, next_attempt_at, status, "
+           "last_error, created_at")
+_TRANSCRIPT = "session_id, direction, sender, kind, text, data, at"
+_EVENT = "id, kind, session_id, user_key, data, at"
+
+
+def _inbox(row: tuple) -> InboxItem:
+    return InboxItem(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+
+
+def _user(row: tuple) -> UserRecord:
+    return UserRecord(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+
+
+def _session(row: tuple) -> SessionRecord:
+    return SessionRecord(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), *row[6:])
+
+
+def _outbox(row: tuple) -> OutboxItem:
+    return OutboxItem(*row[:5], json.loads(row[5]), *row[6:])
+
+
+def _transcript(row: tuple) -> TranscriptEntry:
+    return TranscriptEntry(*row[:5], json.loads(row[5]), row[6])
+
+
+def _event(row: tuple) -> EventRecord:
+    return EventRecord(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+
+
+_UPSERT_USER = (
+    f"INSERT INTO users({_USER}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_key) DO UPDATE SET "
+    "first_seen = excluded.first_seen, last_seen = excluded.last_seen, sessions = excluded.sessions, "
+    "last_category = excluded.last_category, blocked = excluded.blocked")
+_UPSERT_SESSION = (
+    f"INSERT INTO sessions({_SESSION}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+    "user_key = excluded.user_key, kakao_session_id = excluded.kakao_session_id, status = excluded.status, "
+    "state = excluded.state, reference = excluded.reference, category = excluded.category, "
+    "started_at = excluded.started_at, updated_at = excluded.updated_at, ended_at = excluded.ended_at, "
+    "end_reason = excluded.end_reason")
+_INSERT_TRANSCRIPT = f"INSERT INTO transcript({_TRANSCRIPT}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_OUTBOX = ("INSERT INTO outbox(user_key, session_id, kind, serial, body, attempts, next_attempt_at, "
+                  "status, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, 'pending', ?)")
+_INSERT_EVENT = "INSERT INTO events(kind, session_id, user_key, data, at) VALUES (?, ?, ?, ?, ?)"
+_DUE_HEADS = (
+    f"SELECT {_OUTBOX} FROM outbox AS o WHERE status = 'pending' AND next_attempt_at <= ? "
+    "AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.status = 'pending' AND p.user_key = o.user_key "
+    "AND p.id < o.id) ORDER BY next_attempt_at, id LIMIT ?")
+
+
+class SqliteStore:
+    """``Store`` on one SQLite connection; use it from one thread (the event loop's)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A transaction whose failures reach callers as ``StoreError``, whatever the engine."""
+        try:
+            with _transaction(self._conn) as conn:
+                yield conn
+        except (sqlite3.Error, TypeError, ValueError) as exc:
+            raise StoreError(f"write failed, nothing was saved: {exc}") from exc
+
+    # -- inbox ---------------------------------------------------------------------------------
+
+    def accept_inbound(self, user_key: str, kind: str, dedupe_key: str, payload: dict[str, Any],
+                       now: float) -> int | None:
+        """Record an inbound event durably before it is acknowledged; None for a duplicate."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO inbox(user_key, kind, dedupe_key, payload, received_at) "
+                "VALUES (?, ?, ?, ?, ?)", (user_key, kind, dedupe_key, _dump(payload), now))
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    def pending_inbound(self) -> list[InboxItem]:
+        """Acknowledged but not yet processed, oldest first: what a restart must finish."""
+        rows = self._conn.execute(f"SELECT {_INBOX} FROM inbox WHERE processed_at IS NULL ORDER BY id")
+        return [_inbox(row) for row in rows]
+
+    # -- users and sessions --------------------------------------------------------------------
+
+    def get_user(self, user_key: str) -> UserRecord | None:
+        row = self._conn.execute(f"SELECT {_USER} FROM users WHERE user_key = ?", (user_key,)).fetchone()
+        return _user(row) if row else None
+
+    def current_session(self, user_key: str) -> SessionRecord | None:
+        row = self._conn.execute(
+            f"SELECT {_SESSION} FROM sessions WHERE user_key = ? AND status != 'ended' "
+            "ORDER BY started_at DESC, rowid DESC LIMIT 1", (user_key,)).fetchone()
+        return _session(row) if row else None
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        row = self._conn.execute(f"SELECT {_SESSION} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return _session(row) if row else None
+
+    def sessions_of(self, user_key: str) -> list[SessionRecord]:
+        rows = self._conn.execute(
+            f"SELECT {_SESSION} FROM sessions WHERE user_key = ? ORDER BY started_at, rowid", (user_key,))
+        return [_session(row) for row in rows]
+
+    # -- the one write per processed event -----------------------------------------------------
+
+    def commit(self, commit: Commit) -> list[int]:
+        """Apply one processed event; returns the new outbox ids in the order given.
+
+        Marking the inbox row processed is part of the same transaction, and a row that is
+        already processed aborts it: processing an event twice would send its replies twice.
+        """
+        with self._write() as conn:
+            if commit.inbox_id is not None:
+                marked = conn.execute("UPDATE inbox SET processed_at = ? WHERE id = ? AND processed_at IS NULL",
+                                      (commit.at, commit.inbox_id))
+                if marked.rowcount != 1:
+                    raise sqlite3.IntegrityError(f"inbox item {commit.inbox_id} is unknown or already processed")
+            if commit.user is not None:
+                u = commit.user
+                conn.execute(_UPSERT_USER, (u.user_key, u.first_seen, u.last_seen, u.sessions,
+                                            u.last_category, int(u.blocked)))
+            if commit.session is not None:
+                s = commit.session
+                conn.execute(_UPSERT_SESSION, (s.id, s.user_key, s.kakao_session_id, s.status, _dump(s.state),
+                                               _dump(s.reference), s.category, s.started_at, s.updated_at,
+                                               s.ended_at, s.end_reason))
+            conn.executemany(_INSERT_TRANSCRIPT, [
+                (t.session_id, t.direction, t.sender, t.kind, _clean(t.text), _dump(t.data), t.at)
+                for t in commit.transcript])
+            conn.executemany(_INSERT_EVENT, [
+                (e.kind, e.session_id, e.user_key, _dump(e.data), e.at) for e in commit.events])
+            return [conn.execute(_INSERT_OUTBOX, (o.user_key, o.session_id, o.kind, o.serial, _dump(o.body),
+                                                  o.not_before, commit.at)).lastrowid
+                    for o in commit.outbox]
+
+    # -- outbox --------------------------------------------------------------------------------
+
+    def due_outbox(self, now: float, limit: int = 100) -> list[OutboxItem]:
+        """The first pending row of each user that is due by ``now``, soonest first.
+
+        Only heads are returned so a user's messages go out strictly in order; pass
+        ``math.inf`` to see every head with its due time.
+        """
+        return [_outbox(row) for row in self._conn.execute(_DUE_HEADS, (now, limit))]
+
+    def get_outbox(self, item_id: int) -> OutboxItem | None:
+        row = self._conn.execute(f"SELECT {_OUTBOX} FROM outbox WHERE id = ?", (item_id,)).fetchone()
+        return _outbox(row) if row else None
+
+    def outbox_of(self, user_key: str) -> list[OutboxItem]:
+        """Every outbox row of one user in creation order, whatever its state (tests, support)."""
+        rows = self._conn.execute(f"SELECT {_OUTBOX} FROM outbox WHERE user_key = ? ORDER BY id", (user_key,))
+        return [_outbox(row) for row in rows]
+
+    def outbox_delivered(self, item_id: int, response: dict[str, Any] | None, now: float) -> None:
+        self._finish(item_id, DELIVERED, None, now, response)
+
+    def outbox_retry(self, item_id: int, next_attempt_at: float, error: str) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+                         "WHERE id = ? AND status = 'pending'", (next_attempt_at, _clean(error), item_id))
+
+    def outbox_failed(self, item_id: int, error: str, now: float) -> None:
+        self._finish(item_id, FAILED, error, now, None)
+
+    def _finish(self, item_id: int, status: str, error: str | None, now: float,
+                response: dict[str, Any] | None) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET attempts = attempts + 1, status = ?, last_error = ?, done_at = ?, "
+                         "response = ? WHERE id = ? AND status = 'pending'",
+                         (status, _clean(error), now, None if response is None else _dump(response), item_id))
+
+    def drop_pending_outbox(self, user_key: str, reason: str, now: float,
+                            session_id: str | None = None) -> int:
+        """Give up on a user's unsent rows (of one session, when given), keeping them and why."""
+        scope, params = ("AND session_id = ?", (session_id,)) if session_id is not None else ("", ())
+        with self._write() as conn:
+            cursor = conn.execute(
+                f"UPDATE outbox SET status = 'dropped', last_error = ?, done_at = ? "
+                f"WHERE user_key = ? AND status = 'pending' {scope}", (_clean(reason), now, user_key, *params))
+        return cursor.rowcount
+
+    # -- reading back --------------------------------------------------------------------------
+
+    def transcript(self, session_id: str) -> list[TranscriptEntry]:
+        rows = self._conn.execute(
+            f"SELECT {_TRANSCRIPT} FROM transcript WHERE session_id = ? ORDER BY id", (session_id,))
+        return [_transcript(row) for row in rows]
+
+    def events(self, since: float | None = None, until: float | None = None,
+               kinds: Sequence[str] | None = None) -> list[EventRecord]:
+        """Events with ``since <= at < until`` of the given kinds, in the order they happened."""
+        where, params = ["1 = 1"], []
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("at < ?")
+            params.append(until)
+        if kinds is not None:
+            where.append(f"kind IN ({', '.join('?' * len(kinds))})")
+            params.extend(kinds)
+        rows = self._conn.execute(f"SELECT {_EVENT} FROM events WHERE {' AND '.join(where)} ORDER BY at, id",
+                                  params)
+        return [_event(row) for row in rows]
+
+    def close(self) -> None:
+        self._conn.close()
