@@ -80,6 +80,8 @@ def parse_yaml(text: str, path: str) -> tuple[Any, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         reason = exc.problem or str(exc)
+        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            reason += f" ({exc.context} on line {exc.context_mark.line + 1})"
         return None, [Problem(path, line, f"YAML syntax error: {reason}")]
     except yaml.YAMLError as exc:
         return None, [Problem(path, 1, f"YAML error: {exc}")]

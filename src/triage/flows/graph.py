@@ -65,7 +65,7 @@ def flow_references(flow: Flow) -> list[Reference]:
 
     routes = [Reference(r.goto, "goto", flow.file, r.line, flow.id, label=r.when.source)
               for r in flow.routes]
-    keywords = [Reference(target, "keywords", flow.file, flow.line_of("keywords"), flow.id, label=word)
+    keywords = [Reference(target, "keywords", flow.file, flow.line_of_keyword(word), flow.id, label=word)
                 for word, target in flow.keywords.items()]
     return (keyed("start", flow.start) + routes + keywords + keyed("fallback", flow.fallback)
             + keyed("on_max_misses", flow.on_max_misses))

@@ -6,6 +6,7 @@ Cross-references (targets, queues, reachability) are ``validate.py``'s job, on t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -57,11 +58,12 @@ class FileLoader:
         value = value.strip()
         return value if "." in value else f"{self.flow_id}.{value}"
 
-    def text(self, value: Any, container: Any, key: Any) -> Text | None:
+    def text(self, value: Any, container: Any, key: Any, name: str | None = None) -> Text | None:
+        """``name`` is the key an editor sees when ``key`` is a list index."""
         if value is None:
             return None
         if isinstance(value, (dict, list)):
-            self.problem(container, key, f'"{key}" must be text')
+            self.problem(container, key, f'"{name or key}" must be text')
             return None
         try:
             return compile_text(str(value), line_of(container, key))
@@ -117,6 +119,14 @@ class FileLoader:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.problem(container, key, f'"{key}" must be a whole number of at least {minimum}')
             return None
+        return value
+
+    def flag(self, value: Any, container: Any, key: Any) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.problem(container, key, f'"{key}" must be true or false')
+            return False
         return value
 
     def set_values(self, value: Any, container: Any, key: Any) -> dict[str, Text]:
@@ -178,6 +188,7 @@ class FileLoader:
             max_misses=self.integer(data.get("max_misses"), data, "max_misses"),
             on_max_misses=self.target(data.get("on_max_misses"), data, "on_max_misses"),
             nodes=nodes, lines=lines,
+            keyword_lines={str(word): line_of(kw, word) for word in kw},
         )
 
     # ---- node level ------------------------------------------------------------------
@@ -228,7 +239,7 @@ class FileLoader:
         texts = []
         for i, piece in enumerate(pieces):
             holder = raw if isinstance(raw, list) else spec
-            text = self.text(piece if piece is not None else "", holder, i if isinstance(raw, list) else "say")
+            text = self.text(piece if piece is not None else "", holder, i if isinstance(raw, list) else "say", "say")
             if text is not None:
                 texts.append(text)
         buttons = []
@@ -276,7 +287,6 @@ class FileLoader:
                                            f'or regex:...){did_you_mean(str(validate), model.VALIDATORS)}')
             validate = None
         if isinstance(validate, str) and validate.startswith("regex:"):
-            import re
             try:
                 re.compile(validate[6:])
             except re.error as exc:
@@ -288,7 +298,7 @@ class FileLoader:
         return Ask(prompt=prompt, save=save, goto=goto, validate=validate,
                    retry=self.text(spec.get("retry"), spec, "retry"), max_tries=max_tries or 3,
                    on_fail=self.target(spec.get("on_fail"), spec, "on_fail"),
-                   pii=bool(spec.get("pii", False)), **common)
+                   pii=self.flag(spec.get("pii"), spec, "pii"), **common)
 
     def _check(self, spec: Mapping, common: dict) -> Node | None:
         cases = []
@@ -317,13 +327,16 @@ class FileLoader:
         raw = spec.get("handoff")
         options = MarkedDict(queue=raw) if isinstance(raw, str) else self.mapping(raw, spec, "handoff", "queue: ...")
         self.unknown_keys(options, HANDOFF_KEYS, "handoff")
-        queue = options.get("queue", "general")
+        queue = options.get("queue") or "general"
+        if not isinstance(queue, str):
+            self.problem(options, "queue", '"queue" must be the name of a queue in triage.yaml')
+            queue = "general"
         priority = str(options.get("priority", "normal"))
         if priority not in model.PRIORITIES:
             self.problem(options, "priority", f'priority must be one of {", ".join(model.PRIORITIES)}'
                                               f'{did_you_mean(priority, model.PRIORITIES)}')
             priority = "normal"
-        return Handoff(queue=str(queue), priority=priority, skills=self.strings(options.get("skills"), options, "skills"),
+        return Handoff(queue=queue.strip(), priority=priority, skills=self.strings(options.get("skills"), options, "skills"),
                        summary=self.text(options.get("summary"), options, "summary"),
                        message=self.text(options.get("message"), options, "message"),
                        closed=self.target(spec.get("closed"), spec, "closed"), **common)
@@ -416,8 +429,9 @@ def assemble(flows: dict[str, Flow], entry: str, problems: list[Problem]) -> tup
     for flow in flows.values():
         for word, target in flow.keywords.items():
             if word in keywords:
-                problems.append(Problem(flow.file, flow.line_of("keywords"),
-                                        f'keyword "{word}" is defined twice (also in flow "{owner[word].id}")'))
+                first = owner[word]
+                problems.append(Problem(flow.file, flow.line_of_keyword(word), f'keyword "{word}" is defined twice '
+                                        f"(also in {first.file}:{first.line_of_keyword(word)})"))
                 continue
             keywords[word], owner[word] = target, flow
     nodes = {node_id: node for flow in flows.values() for node_id, node in flow.nodes.items()}

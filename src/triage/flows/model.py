@@ -200,9 +200,14 @@ class Flow:
     on_max_misses: str | None = None
     nodes: Mapping[str, Node] = field(default_factory=dict)
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    keyword_lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """Keyword -> line, so a wrong keyword is reported on its own line, not on ``keywords:``."""
 
     def line_of(self, key: str) -> int:
         return self.lines.get(key, self.line)
+
+    def line_of_keyword(self, word: str) -> int:
+        return self.keyword_lines.get(word, self.line_of("keywords"))
 
 
 @dataclass(frozen=True)
