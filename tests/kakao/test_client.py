@@ -1,0 +1,195 @@
+"""The outbound client against aioresponses: exact requests, and the verdict for every answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import aiohttp
+import pytest
+
+from triage.flows.session import EndSession, SendButtons, SendText
+from triage.kakao.client import Delivery, KakaoClient, UploadError, classify, parse_retry_after
+from triage.kakao.protocol import RESULT_CODES
+from triage.kakao.render import OutboundCall, block_call, end_with_bot_call, render_actions
+from triage.settings import KAKAO_PATHS, KakaoSettings
+
+BASE = "https://relay.example.test"
+HEADERS = {"HT-Client-Id": "client-1", "HT-Client-Secret": "s3cret"}
+USER, SENDER = "Ab3dEf6hIj9k", "0123456789abcdef0123456789abcdef01234567"
+SETTINGS = KakaoSettings(base_url=BASE + "/", headers=HEADERS, timeout=0.5)
+
+
+@pytest.fixture
+async def client():
+    async with aiohttp.ClientSession() as session:
+        yield KakaoClient(SETTINGS, session, sender_key=SENDER)
+
+
+def calls():
+    serials = iter(["s-1", "s-2"])
+    return render_actions([SendText("안녕하세요"), SendButtons("골라 주세요", ("배송",)), EndSession()],
+                          USER, SENDER, lambda: next(serials))
+
+
+def sent(relay, path: str) -> list:
+    return relay.requests[("POST", aiohttp.client.URL(BASE + path))]
+
+
+async def test_each_call_kind_posts_its_exact_json_with_the_configured_headers(client, relay):
+    for path in (KAKAO_PATHS["write"], KAKAO_PATHS["end"], KAKAO_PATHS["end_with_bot"], KAKAO_PATHS["block"]):
+        relay.post(BASE + path, payload={"code": 0}, repeat=True)
+    text, menu, end = calls()
+    for call in (text, menu, end, end_with_bot_call(USER, SENDER, "welcome"), block_call(USER, SENDER)):
+        assert (await client.send(call)).outcome == "ok"
+    writes = sent(relay, "/v1/chat/write")
+    assert [w.kwargs["json"] for w in writes] == [
+        {"user_key": USER, "sender_key": SENDER, "serial_number": "s-1", "message_type": "TX", "message": "안녕하세요"},
+        {"user_key": USER, "sender_key": SENDER, "serial_number": "s-2", "message_type": "LI", "message": "골라 주세요",
+         "supplement": {"quick_reply": [{"name": "배송", "type": "BK"}]}},
+    ]
+    assert sent(relay, "/v1/chat/end")[0].kwargs["json"] == {"user_key": USER, "sender_key": SENDER}
+    assert sent(relay, "/kakaoWebhook/v3/bzc/chat/endWithBot")[0].kwargs["json"] == {
+        "user_key": USER, "sender_key": SENDER, "bot_event": "welcome"}
+    assert sent(relay, "/v1/profile/user/block")[0].kwargs["json"] == {"user_key": USER, "sender_key": SENDER}
+    assert all(r.kwargs["headers"] == HEADERS for r in writes)
+
+
+async def test_paths_are_configurable(relay):
+    settings = KakaoSettings(base_url=BASE, paths={**KAKAO_PATHS, "write": "/custom/write"})
+    relay.post(BASE + "/custom/write", payload={"code": "0"})
+    async with aiohttp.ClientSession() as session:
+        assert (await KakaoClient(settings, session).send(calls()[0])).outcome == "ok"
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_server_errors_are_transient(client, relay, status):
+    relay.post(BASE + "/v1/chat/write", status=status, body="upstream trouble")
+    delivery = await client.send(calls()[0])
+    assert (delivery.outcome, delivery.status, delivery.code) == ("retry", status, None)
+
+
+async def test_429_is_transient_and_honours_retry_after(client, relay):
+    relay.post(BASE + "/v1/chat/write", status=429, headers={"Retry-After": "7"}, payload={"code": "-429"})
+    delivery = await client.send(calls()[0])
+    assert (delivery.outcome, delivery.retry_after) == ("retry", 7.0)
+
+
+async def test_a_timeout_is_transient(client, relay):
+    relay.post(BASE + "/v1/chat/write", exception=asyncio.TimeoutError())
+    delivery = await client.send(calls()[0])
+    assert (delivery.outcome, delivery.status) == ("retry", None)
+    assert "0.5s" in delivery.message
+
+
+async def test_a_connection_error_is_transient(client, relay):
+    relay.post(BASE + "/v1/chat/write", exception=aiohttp.ClientConnectionError("refused"))
+    delivery = await client.send(calls()[0])
+    assert delivery.outcome == "retry" and "refused" in delivery.message
+
+
+async def test_a_retry_resends_the_same_serial_and_a_duplicate_answer_counts_as_delivered(client, relay):
+    relay.post(BASE + "/v1/chat/write", exception=asyncio.TimeoutError())
+    relay.post(BASE + "/v1/chat/write", payload=RESULT_CODES.duplicate_serial.body("s-1"))
+    call = calls()[0]
+    assert (await client.send(call)).outcome == "retry"
+    assert (await client.send(call)).outcome == "ok"
+    assert [r.kwargs["json"]["serial_number"] for r in sent(relay, "/v1/chat/write")] == ["s-1", "s-1"]
+
+
+@pytest.mark.parametrize("status, payload", [
+    (200, {"code": "-803", "message": "NoActiveSessionException(user_key: Ab3dEf6hIj9k)"}),
+    (400, {"code": -803, "message": "NoActiveSessionException"}),
+    (400, {"code": "-999", "message": "NoActiveSessionException(renumbered)"}),
+    (200, {"code": "-802", "message": "BlockedUserException"}),
+])
+async def test_no_session_is_recognised_by_code_or_exception_name(client, relay, status, payload):
+    relay.post(BASE + "/v1/chat/write", status=status, payload=payload)
+    delivery = await client.send(calls()[0])
+    assert delivery.outcome == "no_session"
+    assert delivery.response == payload and delivery.message == payload["message"]
+
+
+async def test_invalid_sender_fails_for_good(client, relay):
+    relay.post(BASE + "/v1/chat/write", status=200, payload={"code": -501, "message": "InvalidSenderException(x)"})
+    delivery = await client.send(calls()[0])
+    assert (delivery.outcome, delivery.code, delivery.message) == ("failed", "-501", "InvalidSenderException(x)")
+
+
+async def test_a_client_error_without_a_body_fails(client, relay):
+    relay.post(BASE + "/v1/chat/write", status=401, body="nope")
+    delivery = await client.send(calls()[0])
+    assert (delivery.outcome, delivery.status, delivery.message) == ("failed", 401, "HTTP 401")
+
+
+async def test_an_unconfigured_kind_fails_without_a_request(client, relay):
+    delivery = await client.send(OutboundCall("teleport", {}))
+    assert delivery.outcome == "failed" and "teleport" in delivery.message
+    assert relay.requests == {}
+
+
+@pytest.mark.parametrize("status, payload, outcome", [
+    (200, {"code": "0000"}, "ok"), (200, {"code": 200}, "ok"), (204, None, "ok"),
+    (200, {"code": "9999", "message": "SystemException"}, "retry"), (400, {"code": "-804"}, "failed"),
+    (500, {"code": "0"}, "ok"),
+])
+def test_classify(status, payload, outcome):
+    assert classify(status, payload).outcome == outcome
+
+
+def test_retry_after_as_seconds_or_http_date():
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    later = format_datetime(now + timedelta(seconds=30), usegmt=True)
+    assert parse_retry_after(later, now.timestamp()) == 30.0
+    assert parse_retry_after("-3", 0) == 0.0
+    assert parse_retry_after("soon", 0) is None and parse_retry_after(None, 0) is None
+
+
+# ---- uploads ----------------------------------------------------------------------------
+
+
+async def test_image_upload_posts_multipart_and_returns_the_kakao_url(client, relay):
+    url = "http://api1-kage.kakao.com/dn/abc/img_l.jpg"
+    relay.post(BASE + "/v1/image/upload", payload={"code": "0000", "image": url})
+    assert await client.upload_image(b"\x89PNG...", "a.png", "image/png") == url
+    request = sent(relay, "/v1/image/upload")[0]
+    form = request.kwargs["data"]
+    assert isinstance(form, aiohttp.FormData)
+    fields = {f[0]["name"]: f for f in form._fields}
+    assert fields["sender_key"][2] == SENDER
+    assert fields["image"][0]["filename"] == "a.png" and fields["image"][2] == b"\x89PNG..."
+    assert request.kwargs["headers"] == HEADERS
+
+
+async def test_image_upload_refused_with_505_raises_a_clear_error(client, relay):
+    relay.post(BASE + "/v1/image/upload", payload={"code": -505, "message": "InvalidImageSizeException"})
+    with pytest.raises(UploadError, match="InvalidImageSizeException") as caught:
+        await client.upload_image(b"x" * 10, "big.jpg", "image/jpeg")
+    assert caught.value.delivery.code == "-505" and caught.value.delivery.outcome == "failed"
+
+
+async def test_an_upload_answer_without_a_url_is_an_error(client, relay):
+    relay.post(BASE + "/v1/image/upload", payload={"code": "0000"})
+    with pytest.raises(UploadError, match="no URL"):
+        await client.upload_image(b"x", "a.jpg", "image/jpeg")
+
+
+async def test_an_upload_that_never_arrives_says_it_may_be_retried(client, relay):
+    relay.post(BASE + "/v1/file/upload", exception=aiohttp.ClientConnectionError("reset"))
+    with pytest.raises(UploadError) as caught:
+        await client.upload_file(b"data", "a.pdf")
+    assert caught.value.delivery.outcome == "retry"
+
+
+async def test_file_upload_returns_url_name_and_size(client, relay):
+    relay.post(BASE + "/v1/file/upload",
+               payload={"code": "0000", "file": "https://dn-m.talk.kakao.com/f/1", "name": "견적서.xlsx", "size": 9513})
+    assert await client.upload_file(b"x" * 9513, "견적서.xlsx") == {
+        "url": "https://dn-m.talk.kakao.com/f/1", "name": "견적서.xlsx", "size": 9513}
+
+
+async def test_delivery_is_plain_data():
+    delivery = Delivery("ok", 200, "0", "delivered", {"code": "0"})
+    assert json.loads(json.dumps(delivery.__dict__))["outcome"] == "ok"
