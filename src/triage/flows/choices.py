@@ -1,0 +1,94 @@
+"""Which menu choice a user's text means.
+
+In 상담톡 a button press arrives as the button's label typed by the user, so a label, a
+sloppy retyping of it and "2번이요" must all land on the same choice, while a free
+question must not be mistaken for one. Rules run from strict to loose and the first that
+fits wins (spec section 3): exact label, normalised label, choice number, fuzzy match.
+Fuzzy matching is conservative: a high score on the jamo spelling, and never when a second
+label scores nearly as well.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+from rapidfuzz import fuzz
+
+Rule = Literal["exact", "normalised", "number", "fuzzy"]
+
+FUZZY_MIN = 85.0
+FUZZY_MARGIN = 10.0
+_NUMBER = re.compile(r"(\d{1,2})\s*(?:번)?\s*(?:이요|요|이에요|입니다|할게요|으로요|로요)?")
+_DROP = {"Zs", "Zl", "Zp", "Cc", "Cf", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So"}
+
+
+def normalise(text: str) -> str:
+    """Width, case, spaces and punctuation folded away: "배송 조회!" == "배송조회"."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch) not in _DROP)
+
+
+def _jamo(text: str) -> str:
+    """Typos are one jamo wrong ("조희" for "조회"); syllable-level scores punish them too hard."""
+    return unicodedata.normalize("NFD", text)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """A menu prepared once: per option, its labels (the first one is shown) in each form."""
+
+    labels: tuple[tuple[str, ...], ...]
+    normalised: tuple[tuple[str, ...], ...]
+    jamo: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, options: Sequence[Sequence[str]]) -> "Choices":
+        labels = tuple(tuple(o) for o in options)
+        normalised = tuple(tuple(normalise(label) for label in o) for o in labels)
+        return cls(labels, normalised, tuple(tuple(_jamo(n) for n in o if n) for o in normalised))
+
+
+@dataclass(frozen=True)
+class Pick:
+    index: int
+    rule: Rule
+
+
+def _first(options: Sequence[Sequence[str]], value: str) -> int | None:
+    return next((i for i, option in enumerate(options) if value in option), None)
+
+
+def _by_number(choices: Choices, text: str) -> int | None:
+    m = _NUMBER.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    index = int(m.group(1)) - 1 if m else -1
+    return index if 0 <= index < len(choices.labels) else None
+
+
+def _by_fuzz(choices: Choices, folded: str) -> int | None:
+    if len(folded) < 2:
+        return None
+    query = _jamo(folded)
+    scores = sorted(((max((fuzz.ratio(query, j) for j in option), default=0.0), i)
+                     for i, option in enumerate(choices.jamo)), reverse=True)
+    best, index = scores[0]
+    runner_up = scores[1][0] if len(scores) > 1 else 0.0
+    return index if best >= FUZZY_MIN and best - runner_up >= FUZZY_MARGIN else None
+
+
+def pick(choices: Choices, text: str) -> Pick | None:
+    """The option ``text`` selects, and by which rule; None when it is not a choice."""
+    if not choices.labels:
+        return None
+    stripped = text.strip()
+    folded = normalise(stripped)
+    for rule, found in (("exact", lambda: _first(choices.labels, stripped)),
+                        ("normalised", lambda: _first(choices.normalised, folded) if folded else None),
+                        ("number", lambda: _by_number(choices, stripped)),
+                        ("fuzzy", lambda: _by_fuzz(choices, folded))):
+        index = found()
+        if index is not None:
+            return Pick(index, rule)  # type: ignore[arg-type]
+    return None

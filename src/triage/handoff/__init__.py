@@ -1,0 +1,1 @@
+"""Handing a session to human agents: business hours and queue policy, pure."""
