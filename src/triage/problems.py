@@ -7,6 +7,7 @@ every problem at once, each pointing at ``file:line`` the way editors read them.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
@@ -38,6 +39,11 @@ def errors(problems: Iterable[Problem]) -> list[Problem]:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A ' (did you mean "x"?)' suffix, or '' when nothing is close enough to help."""
-    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    """A ' (did you mean "x"?)' suffix, or '' when nothing is close enough to help.
+
+    Hangul is compared letter by letter (jamo), so the typo 배숑 is close to 배송; whole
+    syllables would count it as half wrong.
+    """
+    by_jamo = {unicodedata.normalize("NFD", choice): choice for choice in set(choices)}
+    close = difflib.get_close_matches(unicodedata.normalize("NFD", word), sorted(by_jamo), n=1, cutoff=0.6)
+    return f' (did you mean "{by_jamo[close[0]]}"?)' if close else ""
