@@ -1,0 +1,107 @@
+"""The aiohttp application behind ``triage serve``: a factory, typed app keys, one cleanup context.
+
+Resources live exactly as long as the app: the store, the one HTTP client session to
+Kakao, the outbox worker, the dispatcher and the content watcher. Routes are wiring only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from triage.dispatcher import Dispatcher
+from triage.kakao.client import Delivery, KakaoClient
+from triage.kakao.render import OutboundCall
+from triage.kakao.webhooks import Webhooks
+from triage.outbox import OutboxWorker
+from triage.reload import ContentHolder
+from triage.runtime import Runtime
+from triage.settings import Settings
+from triage.store import OutboxItem, SqliteStore, open_store
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What an operator may override on the command line, over ``triage.yaml``."""
+
+    root: Path = Path(".")
+    host: str | None = None
+    port: int | None = None
+    db: str | None = None
+    kakao_url: str | None = None
+    reload_interval: float = 1.0
+    reference_grace: float = 0.3
+
+
+CONTENT = web.AppKey("content", ContentHolder)
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", SqliteStore)
+RUNTIME = web.AppKey("runtime", Runtime)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+OUTBOX = web.AppKey("outbox", OutboxWorker)
+
+
+def effective_settings(settings: Settings, options: ServeOptions) -> Settings:
+    server = replace(settings.server, **{k: v for k, v in (("host", options.host), ("port", options.port))
+                                         if v is not None})
+    kakao = replace(settings.kakao, base_url=options.kakao_url) if options.kakao_url else settings.kakao
+    storage = options.db or str(settings.root / settings.storage_path)
+    return replace(settings, server=server, kakao=kakao, storage_path=storage)
+
+
+def make_app(options: ServeOptions) -> web.Application:
+    """Build the app; raises ``ContentError`` when the content has errors (nothing to serve)."""
+    holder = ContentHolder(options.root)
+    settings = effective_settings(holder.current.settings, options)
+    app = web.Application(client_max_size=settings.server.max_body)
+    app[CONTENT] = holder
+    app[SETTINGS] = settings
+    webhooks = Webhooks(settings.server, lambda: holder.current.settings.channel.sender_key,
+                        accept=lambda *args: app[RUNTIME].accept(*args),
+                        submit=lambda item: app[DISPATCHER].submit(item))
+    app.add_routes([*webhooks.routes(), web.get("/healthz", health)])
+    app.cleanup_ctx.append(lambda app: _resources(app, options))
+    return app
+
+
+async def health(request: web.Request) -> web.Response:
+    holder = request.app[CONTENT]
+    return web.json_response({"ok": True, "content_version": holder.version})
+
+
+async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    holder = app[CONTENT]
+    store = open_store(settings.storage_path)
+    http = aiohttp.ClientSession()
+    client = KakaoClient(settings.kakao, http, sender_key=settings.channel.sender_key)
+    runtime = Runtime(store, holder, on_outbox=lambda: app[OUTBOX].wake())
+
+    async def deliver(item: OutboxItem) -> Delivery:
+        return await client.send(OutboundCall(item.kind, item.body))
+
+    def no_session(item: OutboxItem) -> None:
+        runtime.close_session(item.user_key, item.session_id, "no_session")
+
+    app[STORE], app[RUNTIME] = store, runtime
+    app[OUTBOX] = OutboxWorker(store, deliver, on_no_session=no_session)
+    app[DISPATCHER] = Dispatcher(runtime, options.reference_grace)
+    for item in store.pending_inbound():
+        app[DISPATCHER].submit(item)
+    tasks = [asyncio.create_task(app[OUTBOX].run()), asyncio.create_task(holder.watch(options.reload_interval))]
+    try:
+        yield
+    finally:
+        tasks[1].cancel()
+        await app[DISPATCHER].close()
+        await app[OUTBOX].stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks)
+        await http.close()
+        store.close()

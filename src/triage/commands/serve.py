@@ -1,0 +1,61 @@
+"""``triage serve``: the 상담톡 webhook server with the site's flows."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from triage.app import SETTINGS, ServeOptions, make_app
+from triage.problems import ContentError
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = sub.add_parser("serve", parents=[common], help="run the 상담톡 webhook server")
+    add_server_options(parser)
+    parser.set_defaults(func=run)
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default: server.host in triage.yaml)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: server.port, 8080)")
+    parser.add_argument("--db", help="SQLite file (default: storage.path under the root, triage.db)")
+    parser.add_argument("--kakao-url", help="base URL of the 상담톡 API or simulator (default: kakao.base_url)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+def options_from(args: argparse.Namespace) -> ServeOptions:
+    return ServeOptions(root=Path(args.root), host=args.host, port=args.port, db=args.db, kakao_url=args.kakao_url)
+
+
+def build(args: argparse.Namespace) -> web.Application | None:
+    """The app, or None after printing every content error (there is nothing to serve)."""
+    try:
+        return make_app(options_from(args))
+    except ContentError as exc:
+        print("triage: the content has errors, not starting:")
+        for problem in exc.problems:
+            print(f"  {problem}")
+        return None
+
+
+def banner(app: web.Application) -> str:
+    settings = app[SETTINGS]
+    return (f"triage listening on http://{settings.server.host}:{settings.server.port} "
+            f"(POST /message /reference /expired_session)\n"
+            f"  sending to {settings.kakao.base_url}  ·  store {settings.storage_path}  ·  channel "
+            f"{settings.channel.name} ({settings.channel.sender_key[:8]}…)")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = build(args)
+    if app is None:
+        return 1
+    settings = app[SETTINGS]
+    print(banner(app), flush=True)
+    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None,
+                access_log=None, handle_signals=True)
+    return 0

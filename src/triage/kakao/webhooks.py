@@ -1,0 +1,113 @@
+"""The routes Kakao's 상담톡 relay calls: wiring only.
+
+Each handler checks the caller, parses the body strictly, stores the event durably and
+answers ``{"code":"0"}``; the dialogue work happens after the answer, in the dispatcher.
+A body that breaks the protocol gets a 4xx with a JSON error and a log line, and nothing
+of it is stored.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+from dataclasses import asdict
+from typing import Any, Callable
+
+from aiohttp import web
+
+from triage.kakao.protocol import ProtocolError, parse_expired, parse_message, parse_reference
+from triage.settings import ServerSettings
+
+log = logging.getLogger("triage.webhooks")
+
+OK = {"code": "0"}
+
+
+class WebhookError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        self.status, self.code, self.message = status, code, message
+        super().__init__(message)
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"code": code, "message": message}, status=status)
+
+
+class Webhooks:
+    """Handlers bound to the app's runtime, dispatcher and settings."""
+
+    def __init__(self, server: ServerSettings, sender_key: Callable[[], str], accept: Callable[..., Any],
+                 submit: Callable[[Any], None]):
+        self.server = server
+        self.sender_key = sender_key
+        self.accept = accept
+        self.submit = submit
+        self._networks = [ipaddress.ip_network(ip, strict=False) for ip in server.allow_ips]
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/message", self.message), web.post("/reference", self.reference),
+                web.post("/expired_session", self.expired)]
+
+    async def message(self, request: web.Request) -> web.Response:
+        return await self._handle(request, "message", parse_message, lambda m: f"msg:{m.serial_number}")
+
+    async def reference(self, request: web.Request) -> web.Response:
+        return await self._handle(request, "reference", parse_reference,
+                                  lambda r: f"ref:{r.session_id or r.user_key + ':' + str(r.time_ms)}")
+
+    async def expired(self, request: web.Request) -> web.Response:
+        return await self._handle(request, "expired", parse_expired,
+                                  lambda e: f"exp:{e.session_id or e.user_key + ':' + str(e.time_ms)}")
+
+    async def _handle(self, request: web.Request, kind: str, parse: Callable[[Any], Any],
+                      dedupe: Callable[[Any], str]) -> web.Response:
+        try:
+            self._check_caller(request)
+            event = parse(await self._json(request))
+            if event.sender_key != self.sender_key():
+                raise WebhookError(403, "-501", f"InvalidSenderException(unknown sender_key)")
+        except WebhookError as exc:
+            log.warning("rejected %s from %s: %s %s", request.path, request.remote, exc.status, exc.message)
+            return error_response(exc.status, exc.code, exc.message)
+        except ProtocolError as exc:
+            log.warning("rejected %s from %s: 400 %s", request.path, request.remote, exc.message)
+            return error_response(400, "-400", exc.message)
+        payload = {k: v for k, v in asdict(event).items() if k not in ("raw", "sender_key")}
+        item = self.accept(kind, event.user_key, dedupe(event), payload)
+        if item is None:
+            log.info("duplicate %s ignored (%s)", kind, dedupe(event))
+        else:
+            self.submit(item)
+        return web.json_response(OK)
+
+    def _check_caller(self, request: web.Request) -> None:
+        if self._networks:
+            try:
+                remote = ipaddress.ip_address(request.remote or "")
+            except ValueError:
+                raise WebhookError(403, "-403", "caller address not allowed") from None
+            if not any(remote in net for net in self._networks):
+                raise WebhookError(403, "-403", "caller address not allowed")
+        if self.server.secret:
+            header = self.server.secret_header or "X-Triage-Secret"
+            given = request.headers.get(header, "")
+            if not hmac.compare_digest(given.encode(), self.server.secret.encode()):
+                raise WebhookError(401, "-401", f"missing or wrong {header} header")
+
+    async def _json(self, request: web.Request) -> Any:
+        if request.content_length is not None and request.content_length > self.server.max_body:
+            raise WebhookError(413, "-413", f"body over {self.server.max_body} bytes")
+        try:
+            raw = await request.content.read(self.server.max_body + 1)
+        except ValueError as exc:
+            raise WebhookError(400, "-400", f"unreadable body: {exc}") from None
+        if len(raw) > self.server.max_body:
+            raise WebhookError(413, "-413", f"body over {self.server.max_body} bytes")
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise WebhookError(400, "-400", "body is not UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise WebhookError(400, "-400", f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None

@@ -1,0 +1,238 @@
+"""The one way through triage: an acknowledged event becomes one engine step and one commit.
+
+webhook -> inbox row (durable, acknowledged) -> ``Runtime.process`` -> ``engine.step`` ->
+``Store.commit`` (session state, transcript, outbox rows, analytics events, inbox row marked
+done: one transaction) -> outbox worker -> 상담톡. Because the outbox rows are written in the
+same transaction as the state that caused them, a crash can neither lose a reply nor send
+one twice: the serial number was fixed when the row was written.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from triage.content import Content
+from triage.flows.engine import new_state, step
+from triage.flows.session import (Action, EndSession, Event, HandoffAction, Record, Reference, SendButtons, SendImage,
+                                  SendLinks, SendText, SessionState, Start, UserInfo, UserMedia, UserText)
+from triage.kakao.render import media_hosts_for, render_actions
+from triage.kakao.serials import SerialNumbers
+from triage.store import (Commit, InboxItem, NewEvent, NewOutbox, SessionRecord, Store, TranscriptEntry,
+                          UserRecord)
+
+log = logging.getLogger("triage.runtime")
+
+MEDIA_LABELS = {"photo": "[사진]", "video": "[동영상]", "audio": "[음성]", "file": "[파일]"}
+
+
+@dataclass
+class _Plan:
+    """What one processed event changes, built up before the single commit."""
+
+    content: Content
+    now: float
+    user: UserRecord
+    session: SessionRecord | None = None
+    state: SessionState | None = None
+    transcript: list[TranscriptEntry] = field(default_factory=list)
+    outbox: list[NewOutbox] = field(default_factory=list)
+    events: list[NewEvent] = field(default_factory=list)
+    closed: list[SessionRecord] = field(default_factory=list)
+
+
+class Runtime:
+    """Turns inbox rows into commits; synchronous and quick, so it runs on the event loop."""
+
+    def __init__(self, store: Store, content: Callable[[], Content], *, clock: Callable[[], float] = time.time,
+                 serials: Callable[[], str] | None = None, on_outbox: Callable[[], None] = lambda: None):
+        self.store = store
+        self.content = content
+        self.clock = clock
+        self.serials = serials or SerialNumbers(clock=clock)
+        self.on_outbox = on_outbox
+
+    # ---- inbound -------------------------------------------------------------------------
+
+    def accept(self, kind: str, user_key: str, dedupe_key: str, payload: dict[str, Any]) -> InboxItem | None:
+        """Durably record an inbound event; ``None`` when it was already received."""
+        now = self.clock()
+        item_id = self.store.accept_inbound(user_key, kind, dedupe_key, payload, now)
+        return None if item_id is None else InboxItem(item_id, user_key, kind, dedupe_key, payload, now)
+
+    def opens_session(self, item: InboxItem) -> bool:
+        """Whether this message would start a new local session (so its reference matters)."""
+        if item.kind != "message":
+            return False
+        current = self.store.current_session(item.user_key)
+        return current is None or _other_kakao_session(current, item.payload.get("session_id"))
+
+    def process(self, item: InboxItem) -> None:
+        plan = self._plan(item.user_key)
+        handler = {"message": self._message, "reference": self._reference, "expired": self._expired}.get(item.kind)
+        if handler is None:
+            log.warning("inbox item %s has unknown kind %r; marked done", item.id, item.kind)
+        else:
+            handler(plan, item.payload)
+        self._commit(plan, item.id)
+
+    def close_session(self, user_key: str, session_id: str | None, reason: str) -> None:
+        """End the local conversation, e.g. when 상담톡 says the session no longer exists."""
+        plan = self._plan(user_key)
+        if plan.session and plan.session.status != "ended" and (session_id is None or plan.session.id == session_id):
+            self._end(plan, reason)
+            self._commit(plan, None)
+
+    # ---- event kinds ---------------------------------------------------------------------
+
+    def _message(self, plan: _Plan, payload: dict[str, Any]) -> None:
+        kakao_session = payload.get("session_id")
+        if plan.session is None or _other_kakao_session(plan.session, kakao_session):
+            self._start(plan, kakao_session, Reference(extra=payload.get("extra") or ""))
+        kind = payload.get("type") or "text"
+        text = payload.get("text")
+        shown = text if kind == "text" else MEDIA_LABELS.get(kind, f"[{kind}]")
+        plan.transcript.append(TranscriptEntry(plan.session.id, "in", "user", kind, shown,
+                                               {k: payload.get(k) for k in ("serial_number", "media_url") if payload.get(k)},
+                                               plan.now))
+        plan.events.append(self._event(plan, "message_in", {"type": kind, "owner": plan.state.owner}))
+        if kind == "text" and not (text or "").strip():
+            return
+        event: Event = UserText(text) if kind == "text" else UserMedia(kind, payload.get("media_url") or "")
+        self._step(plan, event)
+
+    def _reference(self, plan: _Plan, payload: dict[str, Any]) -> None:
+        reference = Reference(payload.get("extra") or "", payload.get("bot") or "", payload.get("bot_event") or "")
+        kakao_session = payload.get("session_id")
+        if plan.session is not None and not _other_kakao_session(plan.session, kakao_session):
+            merged = {**plan.session.reference, **_reference_dict(reference)}
+            plan.session = replace(plan.session, reference=merged, kakao_session_id=kakao_session)
+            plan.events.append(self._event(plan, "reference_late", {"extra": reference.extra}))
+            return
+        self._start(plan, kakao_session, reference)
+
+    def _expired(self, plan: _Plan, payload: dict[str, Any]) -> None:
+        if plan.session is not None and not _other_kakao_session(plan.session, payload.get("session_id")):
+            self._end(plan, payload.get("reason") or "expired")
+
+    # ---- steps ---------------------------------------------------------------------------
+
+    def _start(self, plan: _Plan, kakao_session: str | None, reference: Reference) -> None:
+        if plan.session is not None:
+            self._end(plan, "replaced")
+        now_dt = self._local(plan)
+        session_id = f"{int(plan.now * 1000):x}{secrets.token_hex(4)}"
+        info = UserInfo(plan.user.user_key, returning=plan.user.sessions > 0, sessions=plan.user.sessions,
+                        last_category=plan.user.last_category)
+        plan.state = new_state(session_id, info, now_dt)
+        plan.session = SessionRecord(session_id, plan.user.user_key, kakao_session, plan.state.owner,
+                                     {}, _reference_dict(reference), None, plan.now, plan.now)
+        plan.user = replace(plan.user, sessions=plan.user.sessions + 1)
+        plan.events.append(self._event(plan, "session_start", {"extra": reference.extra, "returning": info.returning}))
+        self._step(plan, Start(reference))
+
+    def _step(self, plan: _Plan, event: Event) -> None:
+        state, actions = step(plan.content, plan.state, event, self._local(plan))
+        plan.state = state
+        self._actions(plan, actions)
+        if state.owner == "ended" and plan.session.status != "ended":
+            self._end(plan, "bot", by_engine=True)
+
+    def _actions(self, plan: _Plan, actions: Sequence[Action]) -> None:
+        session = plan.session
+        for action in actions:
+            entry = _transcript_of(action, session.id, plan.now)
+            if entry is not None:
+                plan.transcript.append(entry)
+            elif isinstance(action, Record):
+                plan.events.append(self._event(plan, action.kind, dict(action.data)))
+            elif isinstance(action, HandoffAction):
+                plan.events.append(self._event(plan, "handoff", {
+                    "queue": action.queue, "priority": action.priority, "skills": list(action.skills),
+                    "reason": action.reason, "summary": action.summary, "category": plan.state.category}))
+        settings = plan.content.settings
+        calls = render_actions(actions, session.user_key, settings.channel.sender_key, self.serials,
+                               media_hosts_for(settings.kakao))
+        plan.outbox += [NewOutbox(session.user_key, session.id, call.kind, call.body.get("serial_number"),
+                                  call.body, plan.now) for call in calls]
+
+    def _end(self, plan: _Plan, reason: str, by_engine: bool = False) -> None:
+        """Close the plan's session locally.
+
+        When the engine ended it (``by_engine``), its end call is already in the outbox and its
+        final state is kept; otherwise the 상담톡 session is already gone (expired, replaced by a
+        new one, or reported missing), so nothing is sent and the plan is free for a new session.
+        """
+        session = plan.session
+        state = plan.state.evolve(owner="ended") if plan.state else None
+        plan.session = replace(session, status="ended", ended_at=plan.now, end_reason=reason,
+                                state=state.to_dict() if state else session.state)
+        plan.events.append(self._event(plan, "session_end", {"reason": reason, "category": session.category}))
+        if not by_engine:
+            plan.closed.append(plan.session)
+            plan.session, plan.state = None, None
+
+    # ---- commit --------------------------------------------------------------------------
+
+    def _plan(self, user_key: str) -> _Plan:
+        now = self.clock()
+        user = self.store.get_user(user_key) or UserRecord(user_key, now, now)
+        plan = _Plan(self.content(), now, replace(user, last_seen=now))
+        session = self.store.current_session(user_key)
+        if session is not None:
+            plan.session = session
+            plan.state = SessionState.from_dict(session.state) if session.state else None
+        return plan
+
+    def _commit(self, plan: _Plan, inbox_id: int | None) -> None:
+        sessions = list(plan.closed)
+        if plan.session is not None:
+            state = plan.state
+            session = plan.session
+            if state is not None:
+                session = replace(session, state=state.to_dict(), category=state.category,
+                                   status=state.owner if session.status != "ended" else "ended", updated_at=plan.now)
+                plan.user = replace(plan.user, last_category=state.category or plan.user.last_category)
+            sessions.append(session)
+        commit = Commit(at=plan.now, inbox_id=inbox_id, user=plan.user, transcript=plan.transcript,
+                        outbox=plan.outbox, events=plan.events)
+        for extra in sessions[:-1]:
+            self.store.commit(Commit(at=plan.now, session=extra))
+        commit.session = sessions[-1] if sessions else None
+        if self.store.commit(commit):
+            self.on_outbox()
+
+    def _event(self, plan: _Plan, kind: str, data: dict[str, Any]) -> NewEvent:
+        session_id = plan.session.id if plan.session else None
+        return NewEvent(kind, session_id, plan.user.user_key, data, plan.now)
+
+    def _local(self, plan: _Plan) -> datetime:
+        return datetime.fromtimestamp(plan.now, plan.content.settings.tz)
+
+
+def _other_kakao_session(session: SessionRecord, kakao_session: str | None) -> bool:
+    return bool(kakao_session and session.kakao_session_id and kakao_session != session.kakao_session_id)
+
+
+def _reference_dict(reference: Reference) -> dict[str, str]:
+    return {"extra": reference.extra, "bot": reference.bot, "bot_event": reference.bot_event}
+
+
+def _transcript_of(action: Action, session_id: str, now: float) -> TranscriptEntry | None:
+    """The bot's side of the transcript, as the customer saw it."""
+    if isinstance(action, SendText):
+        return TranscriptEntry(session_id, "out", "bot", "text", action.text, {}, now)
+    if isinstance(action, SendButtons):
+        return TranscriptEntry(session_id, "out", "bot", "buttons", action.text, {"buttons": list(action.labels)}, now)
+    if isinstance(action, SendLinks):
+        links = [{"label": link.label, "url": link.url} for link in action.links]
+        return TranscriptEntry(session_id, "out", "bot", "links", action.text, {"links": links}, now)
+    if isinstance(action, SendImage):
+        return TranscriptEntry(session_id, "out", "bot", "image", None, {"url": action.url}, now)
+    if isinstance(action, EndSession):
+        return TranscriptEntry(session_id, "out", "system", "end", None, {"reason": action.reason}, now)
+    return None
