@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from triage.content import Content, load_content
@@ -35,6 +36,9 @@ def summary(content: Content | None, problems: list[Problem]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.root.is_dir():
+        print(f"triage validate: --root {args.root} is not a directory", file=sys.stderr)
+        return 2
     content, problems = load_content(args.root, args.paths or None)
     for problem in problems:
         print(problem)
