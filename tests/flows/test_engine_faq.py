@@ -1,0 +1,112 @@
+"""The faq node over the real FaqIndex built from a fixture FAQ directory."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine_support import FIXTURES, Chat, buttons, load_site, of, texts
+from triage.flows.engine import FAQ_DECLINE, FAQ_PROMPT
+from triage.flows.session import FaqAttempt, HandoffAction, Record, SendButtons, SendLinks
+
+
+@pytest.fixture(scope="module")
+def shop():
+    return load_site(FIXTURES / "shop")
+
+
+@pytest.fixture
+def chat(shop):
+    chat = Chat(shop)
+    chat.start()
+    return chat
+
+
+def faq_records(actions) -> list[dict]:
+    return [a.data for a in actions if isinstance(a, Record) and a.kind == "faq"]
+
+
+def test_a_confident_match_answers_and_goes_to_found(chat):
+    actions = chat.say("배송 언제 와요")
+    assert of(SendLinks, actions)[0].text == "결제 후 평일 1~2일 안에 출고돼요."
+    assert of(SendLinks, actions)[0].links[0].url == "https://shop.example.com/orders"
+    assert chat.state.node == "main.anything_else"
+    assert chat.state.faq_attempts[-1].decision == "answer"
+    assert chat.state.faq_attempts[-1].entry_id == "delivery-when"
+    record = faq_records(actions)[0]
+    assert record["query"] == "배송 언제 와요" and record["decision"] == "answer"
+    assert record["candidates"][0][0] == "delivery-when" and record["candidates"][0][2] == "exact"
+
+
+def test_medium_confidence_offers_numbered_questions_with_short_labels(chat):
+    actions = chat.say("언제와요")
+    offer = of(SendButtons, actions)[0]
+    assert offer.text == "혹시 이 질문인가요?\n1. 주문한 상품은 언제 배송되나요?"
+    assert offer.labels == ("주문한 상품은 언제 배송…", FAQ_DECLINE)
+    assert all(len(label) <= 14 for label in offer.labels)
+    assert chat.state.offered == ("delivery-when",) and chat.state.node == "main.faq_lookup"
+
+
+@pytest.mark.parametrize("typed", ["1", "주문한 상품은 언제 배송…", "주문한 상품은 언제 배송되나요?", "주문한 상품은 언제 배송되나여"])
+def test_picking_a_suggestion_answers_it(chat, typed):
+    chat.say("언제와요")
+    actions = chat.say(typed)
+    assert texts(actions)[0] == "결제 후 평일 1~2일 안에 출고돼요."
+    assert chat.state.faq_attempts[-1] == FaqAttempt("언제와요", "chosen", "delivery-when")
+    assert faq_records(actions)[0]["decision"] == "chosen"
+    assert chat.state.node == "main.anything_else" and chat.state.offered == ()
+
+
+@pytest.mark.parametrize("typed", [FAQ_DECLINE, "2", "환불은요?"])
+def test_declining_a_suggestion_goes_to_not_found(chat, typed):
+    chat.say("언제와요")
+    actions = chat.say(typed)
+    assert chat.state.faq_attempts[-1].decision == "declined"
+    assert of(HandoffAction, actions)[0].reason == "faq_not_found"
+
+
+def test_no_match_goes_to_not_found_with_reason(chat):
+    actions = chat.say("환불해주세요")
+    assert faq_records(actions)[0]["decision"] == "not_found"
+    assert of(HandoffAction, actions)[0].reason == "faq_not_found"
+
+
+def test_without_a_question_the_node_asks_for_one(shop):
+    chat = Chat(shop)
+    actions = chat.start("topic=question")
+    assert texts(actions) == [FAQ_PROMPT] and chat.state.node == "main.faq_lookup"
+    actions = chat.say("배송비 얼마")
+    assert texts(actions)[0] == "3만 원 이상 구매하시면 무료배송이에요."
+
+
+def test_ask_then_faq_answers_the_saved_question_once(chat):
+    chat.say("자주 묻는 질문")
+    chat.say("배송비 얼마")
+    assert chat.state.vars["question"] == "배송비 얼마" and chat.state.last_input is None
+    assert len(chat.state.faq_attempts) == 1
+
+
+def test_category_session_scopes_the_search_to_the_session_category(shop):
+    everywhere = Chat(shop)
+    everywhere.start()
+    everywhere.say("할부")
+    assert everywhere.state.offered == ("pay-card",)
+    scoped = Chat(shop)
+    scoped.start("topic=order")
+    scoped.say("배송 문의")
+    actions = scoped.say("할부")
+    assert scoped.state.category == "배송"
+    assert faq_records(actions)[0]["decision"] == "not_found"
+
+
+def test_an_answer_with_buttons_waits_for_them(chat):
+    actions = chat.say("배송지를 바꾸고 싶어요")
+    assert buttons(actions) == ("상담원에게 요청", "처음으로")
+    assert chat.state.node == "main.faq_lookup"
+    actions = chat.say("상담원에게 요청")
+    assert of(HandoffAction, actions)[0].reason == "user_asked"
+
+
+def test_other_text_after_an_answer_with_buttons_is_a_new_question(chat):
+    chat.say("배송지를 바꾸고 싶어요")
+    actions = chat.say("배송비 얼마")
+    assert texts(actions)[0] == "3만 원 이상 구매하시면 무료배송이에요."
