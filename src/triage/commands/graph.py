@@ -35,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
               f'flows: {", ".join(flows.flows)}', file=sys.stderr)
         return 1
     if errors(problems):
-        print(f"note: the flows have {len(errors(problems))} errors; run triage validate", file=sys.stderr)
+        print("note: the flows have errors, so this drawing may be incomplete; run triage validate", file=sys.stderr)
     sys.stdout.write(RENDERERS[args.format](flows, args.flow))
     return 0
