@@ -7,7 +7,7 @@ import importlib
 import sys
 from pathlib import Path
 
-COMMANDS = ("validate", "chat", "test", "graph", "serve")
+COMMANDS = ("validate", "chat", "test", "graph", "serve", "faq")
 """Modules in ``triage.commands``; each has ``register(subparsers)`` that sets ``func``."""
 
 
