@@ -203,9 +203,8 @@ def _create_v1(db: sqlite_utils.Database) -> None:
          "created_at": float, "done_at": float, "response": str},
         pk="id", not_null={"user_key", "kind", "body", "attempts", "next_attempt_at", "status",
                            "created_at"})
-    db.execute("CREATE INDEX outbox_pending_by_user ON outbox(user_key, id) WHERE status = 'pending'")
+    db["outbox"].create_index(["user_key", "status", "id"], "outbox_by_user")
     db.execute("CREATE INDEX outbox_pending_by_due ON outbox(next_attempt_at, id) WHERE status = 'pending'")
-    db["outbox"].create_index(["status", "user_key"], "outbox_by_status")
     db["events"].create(
         {"id": int, "kind": str, "session_id": str, "user_key": str, "data": str, "at": float},
         pk="id", not_null={"kind", "data", "at"})
@@ -276,9 +275,12 @@ def open_store(path: str | Path) -> SqliteStore:
 # ---- rows <-> records ----------------------------------------------------------------------
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"))
+"""One encoder for every column: ASCII escapes keep lone surrogates from hostile input storable."""
+
+
 def _dump(value: dict[str, Any]) -> str:
-    """JSON for a column; ASCII escapes keep lone surrogates from hostile input storable."""
-    return json.dumps(value, separators=(",", ":"))
+    return _JSON.encode(value)
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
