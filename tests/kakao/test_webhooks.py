@@ -1,0 +1,219 @@
+"""The webhook server as Kakao's relay sees it: acknowledgements, de-duplication, rejections."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from triage.app import DISPATCHER, STORE, ServeOptions, make_app
+
+ROOT = Path(__file__).parents[2]
+SENDER = "0123456789abcdef0123456789abcdef01234567"
+TABLES = ("inbox", "users", "sessions", "transcript", "outbox", "events")
+
+
+def message(serial: str = "2900000000000000001", text: str = "안녕하세요", **changes) -> dict:
+    body = {"user_key": "Ab3dEf6hIj9k", "sender_key": SENDER, "session_id": "170000123",
+            "time": 1700000000123, "serial_number": serial, "type": "text", "content": text}
+    body.update(changes)
+    return body
+
+
+def reference(extra: str = "topic=order&order=77", **changes) -> dict:
+    body = {"user_key": "Ab3dEf6hIj9k", "session_id": "170000123", "sender_key": SENDER, "app_user_id": None,
+            "time": 1700000000050, "reference": {"extra": extra, "text": "", "lastText": ""},
+            "last_reference": {"extra": "", "bot": "false", "bot_event": "", "created_at": "2026-11-25T10:00:00.000"}}
+    body.update(changes)
+    return body
+
+
+def counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        return {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in TABLES}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "triage.db"
+
+
+@pytest.fixture
+async def server(aiohttp_client, db: Path):
+    # Port 9 (discard) refuses connections: replies stay pending in the outbox, as in a Kakao outage.
+    app = make_app(ServeOptions(root=ROOT, db=str(db), kakao_url="http://127.0.0.1:9", reference_grace=0.05))
+    return await aiohttp_client(app)
+
+
+async def settle(server) -> None:
+    await server.app[DISPATCHER].idle(5)
+
+
+async def test_a_message_is_acknowledged_then_answered_into_the_outbox(server):
+    response = await server.post("/message", json=message(text="배송 조회"))
+
+    assert response.status == 200
+    assert await response.json() == {"code": "0"}
+    await settle(server)
+    store = server.app[STORE]
+    session = store.current_session("Ab3dEf6hIj9k")
+    assert session.kakao_session_id == "170000123"
+    transcript = store.transcript(session.id)
+    assert [(e.direction, e.sender) for e in transcript][:2] == [("out", "bot"), ("in", "user")]
+    pending = store.outbox_of("Ab3dEf6hIj9k")
+    assert pending and all(item.status == "pending" for item in pending)
+    assert "1년간 보관" in pending[0].body["message"]
+
+
+async def test_a_duplicate_serial_is_acknowledged_but_processed_once(server, db):
+    first = await server.post("/message", json=message())
+    await settle(server)
+    before = counts(db)
+    again = await server.post("/message", json=message())
+    await settle(server)
+
+    assert first.status == again.status == 200
+    assert counts(db) == before
+
+
+async def test_a_reference_before_the_first_message_routes_by_extra(server):
+    await server.post("/reference", json=reference("topic=order&order=77"))
+    await server.post("/message", json=message(text="배송 조회"))
+    await settle(server)
+
+    session = server.app[STORE].current_session("Ab3dEf6hIj9k")
+    assert session.category == "주문"
+    assert session.reference["extra"] == "topic=order&order=77"
+
+
+async def test_a_reference_just_after_the_first_message_still_routes_it(server):
+    await server.post("/message", json=message(text="배송 조회"))
+    await server.post("/reference", json=reference("topic=order&order=77"))
+    await settle(server)
+
+    session = server.app[STORE].current_session("Ab3dEf6hIj9k")
+    assert session.category == "주문"
+
+
+async def test_a_repeated_reference_for_the_same_session_is_ignored(server, db):
+    await server.post("/reference", json=reference())
+    await settle(server)
+    before = counts(db)
+    await server.post("/reference", json=reference())
+    await settle(server)
+    assert counts(db) == before
+
+
+async def test_expired_session_closes_the_local_conversation(server):
+    await server.post("/message", json=message())
+    await settle(server)
+    response = await server.post("/expired_session", json={
+        "user_key": "Ab3dEf6hIj9k", "sender_key": SENDER, "session_id": "170000123", "time": 1700000009000,
+        "reason": "expired"})
+    await settle(server)
+
+    assert response.status == 200
+    store = server.app[STORE]
+    assert store.current_session("Ab3dEf6hIj9k") is None
+    assert store.sessions_of("Ab3dEf6hIj9k")[0].end_reason == "expired"
+
+
+MALFORMED: list[tuple[str, bytes]] = [
+    ("empty body", b""),
+    ("not json", b"hello"),
+    ("truncated json", b'{"user_key": "a"'),
+    ("json null", b"null"),
+    ("json list", b"[]"),
+    ("json string", b'"text"'),
+    ("json number", b"42"),
+    ("json true", b"true"),
+    ("latin-1 bytes", "{\"user_key\": \"é\"}".encode("latin-1")),
+    ("binary", bytes(range(256))),
+    ("nan time", json.dumps(message()).replace("1700000000123", "NaN").encode()),
+    ("over the size cap", json.dumps(message(text="가" * 70_000)).encode()),
+]
+for field in ("user_key", "sender_key", "serial_number", "type", "time"):
+    body = message()
+    del body[field]
+    MALFORMED.append((f"missing {field}", json.dumps(body).encode()))
+    for bad in (None, 12, 1.5, True, [], {}, ""):
+        if field == "time" and isinstance(bad, int) and not isinstance(bad, bool):
+            continue
+        MALFORMED.append((f"{field}={bad!r}", json.dumps(message(**{field: bad})).encode()))
+MALFORMED += [
+    ("user_key too long", json.dumps(message(user_key="u" * 21)).encode()),
+    ("serial too long", json.dumps(message(serial="9" * 31)).encode()),
+    ("negative time", json.dumps(message(time=-5)).encode()),
+    ("time not digits", json.dumps(message(time="soon")).encode()),
+    ("text content missing", json.dumps({k: v for k, v in message().items() if k != "content"}).encode()),
+    ("content a list", json.dumps(message(content=["a"])).encode()),
+    ("photo without url", json.dumps(message(type="photo", content={})).encode()),
+    ("session_id not digits", json.dumps(message(session_id="abc")).encode()),
+    ("unknown sender_key", json.dumps(message(sender_key="f" * 40)).encode()),
+]
+
+
+def test_there_are_at_least_fifty_kinds_of_malformed_body():
+    assert len(MALFORMED) >= 50
+
+
+@pytest.mark.parametrize("name,body", MALFORMED, ids=[name for name, _ in MALFORMED])
+async def test_a_malformed_message_gets_a_4xx_json_error_and_stores_nothing(server, db, name, body):
+    before = counts(db)
+    response = await server.post("/message", data=body, headers={"Content-Type": "application/json"})
+
+    assert 400 <= response.status < 500, name
+    error = await response.json()
+    assert error["code"].startswith("-") and error["message"]
+    assert counts(db) == before
+    healthy = await server.post("/message", json=message(serial="2900000000000000999"))
+    assert healthy.status == 200
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+                           max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(garbage=st.dictionaries(st.sampled_from(sorted(message())), json_values, max_size=8))
+async def test_random_bodies_never_break_the_server(server, db, garbage):
+    before = counts(db)
+    for path in ("/message", "/reference", "/expired_session"):
+        response = await server.post(path, json=garbage)
+        assert response.status in (200, 400, 403), await response.text()
+        if response.status != 200:
+            assert counts(db) == before
+    assert (await server.get("/healthz")).status == 200
+
+
+async def test_a_shared_secret_is_required_when_configured(aiohttp_client, tmp_path):
+    root = tmp_path / "site"
+    _copy_site(root, extra="server:\n  secret_header: X-Relay-Secret\n  secret: s3cret\n")
+    client = await aiohttp_client(make_app(ServeOptions(root=root, db=str(tmp_path / "t.db"),
+                                                        kakao_url="http://127.0.0.1:9")))
+    refused = await client.post("/message", json=message())
+    accepted = await client.post("/message", json=message(), headers={"X-Relay-Secret": "s3cret"})
+    assert refused.status == 401
+    assert accepted.status == 200
+
+
+async def test_an_ip_allow_list_refuses_other_callers(aiohttp_client, tmp_path):
+    root = tmp_path / "site"
+    _copy_site(root, extra="server:\n  allow_ips: [10.1.2.0/24]\n")
+    client = await aiohttp_client(make_app(ServeOptions(root=root, db=str(tmp_path / "t.db"),
+                                                        kakao_url="http://127.0.0.1:9")))
+    response = await client.post("/message", json=message())
+    assert response.status == 403
+
+
+def _copy_site(root: Path, extra: str = "") -> None:
+    for name in ("flows", "faq"):
+        shutil.copytree(ROOT / name, root / name)
+    root.joinpath("triage.yaml").write_text((ROOT / "triage.yaml").read_text(encoding="utf-8") + extra,
+                                             encoding="utf-8")
