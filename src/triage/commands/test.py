@@ -21,10 +21,11 @@ def run(args: argparse.Namespace) -> int:
     if content is None:
         return 1
     tests, problems = load_tests(args.paths or [content.settings.path("tests")], args.root)
-    for problem in problems:
-        print(problem)
     outcomes = run_tests(content, tests)
     for outcome in outcomes:
         print("\n".join(report(outcome)))
+    if problems:
+        print("problems in the test files (those tests did not run):")
+        print("\n".join(f"  {problem}" for problem in problems))
     print(summary(outcomes))
     return 0 if not problems and all(o.passed for o in outcomes) else 1

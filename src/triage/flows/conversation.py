@@ -43,7 +43,7 @@ class Conversation:
 
     def bubbles(self) -> list[str]:
         """The text of each bubble sent since the last message."""
-        return [a.text for a in self.replies if isinstance(a, (SendText, SendButtons, SendLinks))]
+        return [a.text.strip() for a in self.replies if isinstance(a, (SendText, SendButtons, SendLinks))]
 
     def seen_text(self) -> str:
         """Every word the user could read since the last message, button and link labels included."""

@@ -84,7 +84,7 @@ def _bot(c: Conversation, expected: str) -> str | None:
 
 def _bot_exact(c: Conversation, expected: str) -> str | None:
     bubbles = c.bubbles()
-    return None if expected.strip() in (b.strip() for b in bubbles) else "\n".join(bubbles) or "(말풍선 없음)"
+    return None if expected.strip() in bubbles else "\n".join(bubbles) or "(말풍선 없음)"
 
 
 def _buttons(c: Conversation, expected: list[str]) -> str | None:
@@ -96,8 +96,10 @@ def _link(c: Conversation, expected: str) -> str | None:
     return None if expected in urls else "\n".join(urls) or "(링크 없음)"
 
 
-def _handoff(c: Conversation, expected: str) -> str | None:
-    return None if c.queue == expected else f"owner: {c.state.owner}, queue: {c.queue or '-'}"
+def _handoff(c: Conversation, expected: str | bool) -> str | None:
+    """A queue name, or ``false`` for "the bot still has the session"."""
+    wanted = expected or None
+    return None if c.queue == wanted else f"owner: {c.state.owner}, queue: {c.queue or '-'}"
 
 
 def _ended(c: Conversation, expected: bool) -> str | None:
@@ -300,7 +302,7 @@ class _Reader:
         return Step(key, _clean(value), line)
 
 
-_TEXT_KEYS = ("user", "bot", "bot_exact", "link", "handoff", "category")
+_TEXT_KEYS = ("user", "bot", "bot_exact", "link", "category")
 
 
 def _bad_value(key: str, value: Any) -> str | None:
@@ -313,6 +315,8 @@ def _bad_value(key: str, value: Any) -> str | None:
         return None if ok else "must be a list of labels such as [배송 조회, 처음으로]"
     if key == "vars":
         return None if isinstance(value, dict) and value else "must be a mapping of variable: value"
+    if key == "handoff":
+        return None if value is False or _bad_value("bot", value) is None else "must be a queue name, or false"
     if key == "photo":
         return None if value is True else "must be true"
     return None if isinstance(value, bool) else "must be true or false"
