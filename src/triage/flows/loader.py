@@ -30,6 +30,11 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "consent": ("agree", "decline", "agree_label", "decline_label"),
 }
 HANDOFF_KEYS = ("queue", "priority", "skills", "summary", "message")
+FAQ_KEYS = ("category",)
+ROUTE_KEYS = ("when", "goto", "category", "tags")
+CASE_KEYS = ("when", "goto")
+BUTTON_KEYS = ("label", "goto", "set")
+LINK_KEYS = ("label", "url")
 
 
 class FileLoader:
@@ -171,7 +176,7 @@ class FileLoader:
                 keywords[str(word)] = resolved
         routes = []
         for i, item in self.items(data.get("routes"), data, "routes", "when/goto"):
-            self.unknown_keys(item, ("when", "goto", "category", "tags"), "a route")
+            self.unknown_keys(item, ROUTE_KEYS, "a route")
             when = self.expr(item.get("when"), item, "when")
             goto = self.target(item.get("goto"), item, "goto")
             if goto is None and "goto" not in item:
@@ -244,7 +249,7 @@ class FileLoader:
                 texts.append(text)
         buttons = []
         for i, item in self.items(spec.get("buttons"), spec, "buttons", "label/goto"):
-            self.unknown_keys(item, ("label", "goto", "set"), "a button")
+            self.unknown_keys(item, BUTTON_KEYS, "a button")
             label = item.get("label")
             if not isinstance(label, (str, int)) or not str(label).strip():
                 self.problem(item, "label", "a button needs a label")
@@ -266,7 +271,7 @@ class FileLoader:
     def links(self, spec: Mapping) -> tuple[Link, ...]:
         links = []
         for i, item in self.items(spec.get("links"), spec, "links", "label/url"):
-            self.unknown_keys(item, ("label", "url"), "a link")
+            self.unknown_keys(item, LINK_KEYS, "a link")
             label, url = item.get("label"), self.text(item.get("url"), item, "url")
             if not isinstance(label, str) or not label.strip() or url is None:
                 self.problem(item, "label", "a link needs a label and a url")
@@ -303,7 +308,7 @@ class FileLoader:
     def _check(self, spec: Mapping, common: dict) -> Node | None:
         cases = []
         for i, item in self.items(spec.get("check"), spec, "check", "when/goto"):
-            self.unknown_keys(item, ("when", "goto"), "a check case")
+            self.unknown_keys(item, CASE_KEYS, "a check case")
             when, goto = self.expr(item.get("when"), item, "when"), self.target(item.get("goto"), item, "goto")
             if goto is None and "goto" not in item:
                 self.problem(item, "when", "a check case needs a goto")
@@ -314,7 +319,7 @@ class FileLoader:
 
     def _faq(self, spec: Mapping, common: dict) -> Node | None:
         options = self.mapping(spec.get("faq"), spec, "faq", "category: ...")
-        self.unknown_keys(options, ("category",), "faq")
+        self.unknown_keys(options, FAQ_KEYS, "faq")
         category = options.get("category")
         found = self.required_target(spec, "found", "faq")
         not_found = self.required_target(spec, "not_found", "faq")
