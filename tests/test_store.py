@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import triage.store as store_module
 from triage.store import (
     SCHEMA_VERSION, Commit, EventRecord, NewEvent, NewOutbox, SessionRecord, SqliteStore, StoreError,
     TranscriptEntry, UserRecord, open_store,
@@ -90,6 +91,27 @@ def test_an_empty_or_foreign_sqlite_file_is_brought_up_to_the_current_schema(tmp
         assert store.accept_inbound("u1", "message", "m1", {}, 1.0) == 1
     assert TABLES | {"notes"} <= {name for (name,) in sqlite3.connect(path).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_an_older_database_is_migrated_once_and_keeps_its_data(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "triage.db"
+    with open_store(path) as v1:
+        v1.commit(Commit(at=1.0, session=session()))
+    steps: list[int] = []
+
+    def add_channel(db: Any) -> None:
+        steps.append(2)
+        db["sessions"].add_column("channel", str)
+
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(store_module.MIGRATIONS, SCHEMA_VERSION + 1, add_channel)
+    open_store(path).close()
+    with open_store(path) as migrated:
+        assert migrated.get_session("s1") == session()
+    assert steps == [2]
+    columns = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(sessions)")}
+    assert "channel" in columns
 
 
 def text_file(tmp_path: Path) -> Path:

@@ -238,15 +238,19 @@ def _schema_version(conn: sqlite3.Connection) -> int:
 
 
 def _migrate(conn: sqlite3.Connection, where: str) -> None:
-    found = _schema_version(conn)
-    if found > SCHEMA_VERSION:
-        raise StoreError(f"{where}: the database has schema version {found}, but this triage knows "
-                         f"only up to {SCHEMA_VERSION}; upgrade triage or choose another storage path")
+    """All steps in one transaction that first takes the write lock: two processes starting on a
+    fresh file migrate it once, and a failed step leaves the file as it was."""
     db = sqlite_utils.Database(conn)
-    for version in range(found + 1, SCHEMA_VERSION + 1):
-        with _transaction(conn):
+    with _transaction(conn):
+        found = _schema_version(conn)
+        if found > SCHEMA_VERSION:
+            raise StoreError(f"{where}: the database has schema version {found}, but this triage knows "
+                             f"only up to {SCHEMA_VERSION}; upgrade triage or choose another storage path")
+        for version in range(found + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[version](db)
-            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(version),))
+        if found < SCHEMA_VERSION:
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                         (str(SCHEMA_VERSION),))
 
 
 def open_store(path: str | Path) -> SqliteStore:
@@ -258,7 +262,8 @@ def open_store(path: str | Path) -> SqliteStore:
     try:
         conn = sqlite3.connect(where, isolation_level=None, timeout=5.0)
     except sqlite3.Error as exc:
-        raise StoreError(f"{where}: cannot open the database ({exc}); does its folder exist and is it writable?") from exc
+        raise StoreError(f"{where}: cannot open the database ({exc}); "
+                         "does its folder exist and is it writable?") from exc
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
