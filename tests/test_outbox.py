@@ -181,7 +181,6 @@ async def test_transient_failures_are_retried_later_each_time_with_the_same_seri
         assert await worker.drain(2.0)
     gaps = [later.at - earlier.at for earlier, later in zip(far.calls, far.calls[1:])]
     assert all(gap >= delay for gap, delay in zip(gaps, [0.01, 0.02, 0.04]))
-    assert gaps[0] < gaps[1] < gaps[2]
     assert {(c.serial, str(c.body)) for c in far.calls} == {("x1", str(write("x1").body))}
     done = store.get_outbox(row)
     assert (done.status, done.attempts) == ("delivered", 4)
