@@ -223,6 +223,17 @@ def test_the_current_session_is_the_latest_one_not_ended(store: SqliteStore) -> 
     assert store.get_session("nope") is None and store.get_user("nobody") is None
 
 
+def test_closing_one_session_and_opening_the_next_is_one_change(store: SqliteStore) -> None:
+    store.commit(Commit(at=1.0, session=session("s1", started_at=1.0)))
+    closed = session("s1", started_at=1.0, status="ended", ended_at=5.0, end_reason="new_kakao_session")
+    with pytest.raises(StoreError):
+        store.commit(Commit(at=5.0, sessions=[closed], session=session("s2", started_at=5.0, state={"x": object()})))
+    assert store.current_session("u1") == session("s1", started_at=1.0)
+    store.commit(Commit(at=5.0, sessions=[closed], session=session("s2", started_at=5.0)))
+    assert store.sessions_of("u1") == [closed, session("s2", started_at=5.0)]
+    assert store.current_session("u1") == session("s2", started_at=5.0)
+
+
 def test_user_text_with_broken_unicode_is_kept_readable(store: SqliteStore) -> None:
     store.commit(Commit(at=1.0, transcript=[said("깨진\udc00글자")]))
     assert store.transcript("s1")[0].text == "깨진\ufffd글자"

@@ -135,11 +135,14 @@ class Commit:
 
     ``at`` is when the event was processed: the inbox row is stamped with it and new outbox
     rows are created at it, so the runtime's clock (not the store's) is the only clock.
+    ``sessions`` holds any other session the event changed (one it closed, say), written
+    before ``session`` so that closing one and opening the next is a single change too.
     """
 
     at: float
     inbox_id: int | None = None
     session: SessionRecord | None = None
+    sessions: list[SessionRecord] = field(default_factory=list)
     user: UserRecord | None = None
     transcript: list[TranscriptEntry] = field(default_factory=list)
     outbox: list[NewOutbox] = field(default_factory=list)
@@ -428,11 +431,10 @@ class SqliteStore:
                 u = commit.user
                 conn.execute(_UPSERT_USER, (u.user_key, u.first_seen, u.last_seen, u.sessions,
                                             u.last_category, int(u.blocked)))
-            if commit.session is not None:
-                s = commit.session
-                conn.execute(_UPSERT_SESSION, (s.id, s.user_key, s.kakao_session_id, s.status, _dump(s.state),
-                                               _dump(s.reference), s.category, s.started_at, s.updated_at,
-                                               s.ended_at, s.end_reason))
+            sessions = [*commit.sessions, *([commit.session] if commit.session else [])]
+            conn.executemany(_UPSERT_SESSION, [
+                (s.id, s.user_key, s.kakao_session_id, s.status, _dump(s.state), _dump(s.reference), s.category,
+                 s.started_at, s.updated_at, s.ended_at, s.end_reason) for s in sessions])
             conn.executemany(_INSERT_TRANSCRIPT, [
                 (t.session_id, t.direction, t.sender, t.kind, _clean(t.text), _dump(t.data), t.at)
                 for t in commit.transcript])
