@@ -194,6 +194,55 @@ def parse_hours(spec: Any) -> tuple[tuple[time, time], ...] | None:
     return tuple(spans)
 
 
+def _hours(r: _Reader, spec: Mapping) -> dict[int, tuple[tuple[time, time], ...]]:
+    """Weekday -> spans; days a queue lists nothing for are closed, no hours at all is always open."""
+    hours_spec = spec.get("hours")
+    if hours_spec is None:
+        return {}
+    if not isinstance(hours_spec, dict):
+        r.problem(spec, "hours", '"hours" must map days to times, like weekdays: "09:00-18:00"')
+        return {}
+    hours: dict[int, tuple[tuple[time, time], ...]] = {}
+    for day, value in hours_spec.items():
+        days = DAY_NAMES.get(str(day).lower())
+        spans = parse_hours(value)
+        if days is None:
+            r.problem(hours_spec, day, f'unknown day "{day}"{did_you_mean(str(day), DAY_NAMES)}')
+        elif spans is None:
+            r.problem(hours_spec, day, f'hours "{value}" must look like "09:00-18:00" or "closed"')
+        else:
+            hours.update({d: spans for d in days})
+    return {d: hours.get(d, ()) for d in range(7)} if hours_spec else {}
+
+
+def _closed_days(r: _Reader, spec: Mapping) -> tuple[date, ...]:
+    raw = spec.get("closed_days")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        r.problem(spec, "closed_days", '"closed_days" must be a list of dates like ["2026-12-31"]')
+        return ()
+    closed = []
+    for i, day in enumerate(raw):
+        try:
+            closed.append(day if isinstance(day, date) else date.fromisoformat(str(day)))
+        except ValueError:
+            r.problem(raw, i, f'closed day "{day}" must be a date like 2026-12-31')
+    return tuple(closed)
+
+
+def _skills(r: _Reader, spec: Mapping) -> tuple[str, ...]:
+    raw = spec.get("skills")
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        return (raw,)
+    if not isinstance(raw, list) or not all(isinstance(s, (str, int)) for s in raw):
+        r.problem(spec, "skills", '"skills" must be a list of words like [주문, 배송]')
+        return ()
+    return tuple(str(s) for s in raw)
+
+
 def _queues(r: _Reader, data: Mapping) -> dict[str, QueueSettings]:
     raw = data.get("queues") or {}
     if not isinstance(raw, dict):
@@ -202,37 +251,14 @@ def _queues(r: _Reader, data: Mapping) -> dict[str, QueueSettings]:
     allowed = ("hours", "holidays", "closed_days", "skills", "max_wait", "messages", "label")
     queues = {}
     for name, spec in raw.items():
-        spec = spec if isinstance(spec, dict) else {}
-        r.section(raw, name, allowed)
-        hours: dict[int, tuple[tuple[time, time], ...]] = {}
-        hours_spec = spec.get("hours") or {}
-        for day, value in (hours_spec.items() if isinstance(hours_spec, dict) else ()):
-            days = DAY_NAMES.get(str(day).lower())
-            spans = parse_hours(value)
-            if days is None:
-                r.problem(hours_spec, day, f'unknown day "{day}"{did_you_mean(str(day), DAY_NAMES)}')
-            elif spans is None:
-                r.problem(hours_spec, day, f'hours "{value}" must look like "09:00-18:00" or "closed"')
-            else:
-                hours.update({d: spans for d in days})
-        if hours_spec and not hours:
-            hours = {d: () for d in range(7)}
-        elif hours:
-            hours = {d: hours.get(d, ()) for d in range(7)}
-        closed = []
-        for i, day in enumerate(spec.get("closed_days") or ()):
-            try:
-                closed.append(day if isinstance(day, date) else date.fromisoformat(str(day)))
-            except ValueError:
-                r.problem(spec["closed_days"], i, f'closed day "{day}" must be a date like 2026-12-31')
+        spec = r.section(raw, name, allowed)
         holidays = str(spec.get("holidays", "kr")).lower()
         if holidays not in ("kr", "none"):
             r.problem(spec, "holidays", 'holidays must be "kr" or "none"')
         messages = spec.get("messages") or {}
         queues[str(name)] = QueueSettings(
-            name=str(name), hours=hours, holidays=holidays, closed_days=tuple(closed),
-            skills=tuple(str(s) for s in spec.get("skills") or ()),
-            max_wait=r.get(spec, "max_wait", int, 30),
+            name=str(name), hours=_hours(r, spec), holidays=holidays, closed_days=_closed_days(r, spec),
+            skills=_skills(r, spec), max_wait=r.get(spec, "max_wait", int, 30),
             messages={str(k): str(v) for k, v in messages.items()} if isinstance(messages, dict) else {},
             line=line_of(raw, name),
         )

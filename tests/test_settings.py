@@ -1,0 +1,75 @@
+"""triage.yaml: defaults, queues and business hours, and problems at file:line."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+
+from triage.settings import Settings, load_settings, parse_hours, parse_settings
+from triage.yamlmarks import parse_yaml
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def parsed(text: str) -> tuple[Settings, list[str]]:
+    data, problems = parse_yaml(text, "triage.yaml")
+    settings, more = parse_settings(data, Path("."), "triage.yaml")
+    return settings, [str(p) for p in problems + more]
+
+
+def test_a_site_without_triage_yaml_gets_every_default(tmp_path):
+    settings, problems = load_settings(tmp_path)
+    assert problems == []
+    assert settings.channel.name == "고객센터" and settings.timezone == "Asia/Seoul"
+    assert settings.queues == {} and settings.path("flows") == tmp_path / "flows"
+
+
+def test_queue_hours_expand_to_every_weekday_with_unlisted_days_closed():
+    settings = load_settings(FIXTURES / "validate_ok")[0]
+    general = settings.queues["general"]
+    assert general.hours[0] == ((time(9), time(18)),)
+    assert general.hours[5] == () and general.hours[6] == ()
+    assert general.line == 4
+
+
+def test_spans_closed_days_and_midnight():
+    assert parse_hours("09:00-12:00, 13:00-18:00") == ((time(9), time(12)), (time(13), time(18)))
+    assert parse_hours("closed") == () and parse_hours("휴무") == ()
+    assert parse_hours("00:00-24:00") == ((time(0), time(23, 59, 59)),)
+    assert parse_hours("9시-18시") is None and parse_hours("25:00-26:00") is None
+
+
+def test_every_mistake_in_triage_yaml_is_reported_on_its_line():
+    settings, problems = load_settings(FIXTURES / "broken_settings")
+    file = str(FIXTURES / "broken_settings" / "triage.yaml")
+    assert sorted((p.line, p.message) for p in problems) == [
+        (1, 'unknown setting "chanel" (did you mean "channel"?)'),
+        (3, 'unknown time zone "Asia/Busan"'),
+        (8, 'unknown day "satday" (did you mean "saturday"?)'),
+        (9, 'hours "9시부터" must look like "09:00-18:00" or "closed"'),
+        (10, 'closed day "내일" must be a date like 2026-12-31'),
+        (11, 'holidays must be "kr" or "none"'),
+        (13, '"hours" must map days to times, like weekdays: "09:00-18:00"'),
+        (14, '"skills" must be a list of words like [주문, 배송]'),
+        (16, '"port" must be a whole number'),
+    ]
+    assert {p.path for p in problems} == {file}
+    assert settings.timezone == "Asia/Seoul" and settings.server.port == 8080
+    assert settings.queues["general"].closed_days == (date(2026, 12, 31),)
+
+
+def test_a_single_skill_may_be_written_without_a_list():
+    settings, problems = parsed("queues:\n  general:\n    skills: 주문\n")
+    assert problems == [] and settings.queues["general"].skills == ("주문",)
+
+
+def test_closed_days_written_as_one_string_is_a_problem_not_ten_characters():
+    settings, problems = parsed('queues:\n  general:\n    closed_days: "2026-12-31"\n')
+    assert problems == ['triage.yaml:3: "closed_days" must be a list of dates like ["2026-12-31"]']
+    assert settings.queues["general"].closed_days == ()
+
+
+def test_settings_that_are_not_a_mapping_are_one_problem():
+    settings, problems = parsed("- channel\n- queues\n")
+    assert problems == ["triage.yaml:1: triage.yaml must be a mapping of settings"]
+    assert settings.queues == {}
