@@ -8,6 +8,7 @@ only those are rescored with the expensive scorers and jamo forms.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass
 from itertools import chain
@@ -18,12 +19,17 @@ from rapidfuzz import fuzz
 from triage.faq import korean
 from triage.faq.model import Candidate, Decision, FaqEntry, Route
 from triage.faq.policy import decide
+from triage.faq.vocabulary import Vocabulary
 from triage.settings import FaqSettings
 
 SHORTLIST = 40
 """Variants rescored per query; recall is flat beyond this on the example FAQ."""
 COMMON_GRAM_SHARE = 0.05
 """Grams in more variants than this share say little and cost most, so the prefilter skips them."""
+WORD_OVERLAP_WEIGHT = 0.9
+"""Shared words reordered or padded with filler are good evidence, but less than the same text."""
+CHOSUNG_MISS_PENALTY = 2
+"""Initials carry little information, so each point of mismatch costs double."""
 MIN_INITIALS = 3
 """초성 queries shorter than this are too ambiguous to answer (ㅂㅅ is 배송, 반송, 변심...)."""
 
@@ -36,6 +42,7 @@ class Variant:
     text: str
     key: str
     plain: str
+    words: str
     jamo: str
     initials: str
 
@@ -51,6 +58,18 @@ def initial_grams(initials: str) -> set[str]:
     return {"#" + initials[i:i + 3] for i in range(len(initials) - 2)} or {"#" + initials}
 
 
+@dataclass(frozen=True)
+class QueryForm:
+    """A query in the same forms as a Variant, computed once per query."""
+
+    folded: str
+    compact: str
+    plain: str
+    key: str
+    words: str
+    jamo: str
+
+
 class FaqIndex:
     """Implements ``faq.model.FaqMatcher`` over active entries."""
 
@@ -63,6 +82,7 @@ class FaqIndex:
         self.variants = tuple(self._variant(e.id, text) for e in active for text in (e.q, *e.alt))
         self.keywords = {e.id: tuple(self._keyword(k) for k in e.keywords) for e in active}
         self.thresholds = {e.id: e.threshold for e in active}
+        self.vocabulary = Vocabulary(v.words for v in self.variants)
         postings: dict[str, list[int]] = {}
         for number, variant in enumerate(self.variants):
             for gram in grams(variant.key) | initial_grams(variant.initials):
@@ -76,7 +96,8 @@ class FaqIndex:
 
     def _variant(self, entry_id: str, text: str) -> Variant:
         key = korean.canonical(text, self.synonyms)
-        return Variant(entry_id, text, key, korean.canonical(text), korean.jamo(key), korean.chosung(key))
+        words = korean.apply_synonyms(korean.strip_particles(text), self.synonyms)
+        return Variant(entry_id, text, key, korean.canonical(text), words, korean.jamo(key), korean.chosung(key))
 
     def _keyword(self, word: str) -> tuple[str, str]:
         key = korean.canonical(word, self.synonyms)
@@ -96,8 +117,10 @@ class FaqIndex:
     def decide(self, query: str, category: str | None = None) -> Decision:
         candidates = self.match(query, category)
         text = self._readable(query)
+        words = korean.apply_synonyms(korean.strip_particles(text), self.synonyms)
+        unknown = 0.0 if korean.is_chosung_query(text) else self.vocabulary.unknown_share(words)
         return decide(query, candidates, self.settings, self.thresholds,
-                      lambda entry_id: self._has_keywords(entry_id, text))
+                      lambda entry_id: self._has_keywords(entry_id, text), unknown)
 
     def _readable(self, query: str) -> str:
         """The query as Hangul: wrong-keyboard text converted, so keywords can be found in it."""
@@ -117,41 +140,47 @@ class FaqIndex:
         scope = self.by_category.get(category, frozenset()) if category is not None else None
         if scope is not None:
             counts = Counter({n: c for n, c in counts.items() if n in scope})
-        return [number for number, _ in counts.most_common(SHORTLIST)]
+        best = heapq.nsmallest(SHORTLIST, counts.items(), key=lambda item: (-item[1], item[0]))
+        return [number for number, _ in best]
 
     def _by_text(self, query: str, category: str | None) -> list[tuple[float, Variant, Route]]:
         key = korean.canonical(query, self.synonyms)
         if not key:
             return []
-        plain, folded, spaced = korean.canonical(query), korean.fold(query), korean.compact(query)
-        query_jamo = korean.jamo(key)
-        scored = []
-        for number in self._shortlist(grams(key), category):
-            variant = self.variants[number]
-            scored.append(self._score(variant, key, plain, folded, spaced, query_jamo))
-        return scored
+        form = QueryForm(korean.fold(query), korean.compact(query), korean.canonical(query), key,
+                         korean.apply_synonyms(korean.strip_particles(query), self.synonyms), korean.jamo(key))
+        return [self._score(self.variants[number], form) for number in self._shortlist(grams(key), category)]
 
-    def _score(self, variant: Variant, key: str, plain: str, folded: str, spaced: str,
-               query_jamo: str) -> tuple[float, Variant, Route]:
-        if folded == korean.fold(variant.text):
+    @staticmethod
+    def _score(variant: Variant, form: QueryForm) -> tuple[float, Variant, Route]:
+        if form.folded == korean.fold(variant.text):
             return 100.0, variant, "exact"
-        if spaced == korean.compact(variant.text):
+        if form.compact == korean.compact(variant.text):
             return 100.0, variant, "spacing"
-        if plain == variant.plain:
+        if form.plain == variant.plain:
             return 100.0, variant, "particles"
-        if key == variant.key:
+        if form.key == variant.key:
             return 100.0, variant, "synonym"
-        syllables = fuzz.ratio(key, variant.key)
-        typed = fuzz.ratio(query_jamo, variant.jamo)
-        if typed > syllables:
+        syllables = fuzz.ratio(form.key, variant.key)
+        typed = fuzz.ratio(form.jamo, variant.jamo)
+        worded = fuzz.token_set_ratio(form.words, variant.words) * WORD_OVERLAP_WEIGHT
+        best = max(syllables, typed, worded)
+        if best == typed and typed > syllables:
             return typed, variant, "jamo"
-        return syllables, variant, "synonym" if plain != key and syllables > fuzz.ratio(plain, variant.plain) else "fuzzy"
+        if best == worded and worded > syllables:
+            return worded, variant, "fuzzy"
+        synonym = form.plain != form.key and syllables > fuzz.ratio(form.plain, variant.plain)
+        return syllables, variant, "synonym" if synonym else "fuzzy"
 
     def _by_initials(self, initials: str, category: str | None) -> list[tuple[float, Variant, Route]]:
+        if len(set(initials)) < 2:
+            return []
         scored = []
         for number in self._shortlist(initial_grams(initials), category):
             variant = self.variants[number]
-            score = fuzz.ratio(initials, variant.initials)
+            exact = max(fuzz.ratio(initials, variant.initials),
+                        WORD_OVERLAP_WEIGHT * 100 if variant.initials.startswith(initials) else 0)
+            score = max(0.0, 100 - CHOSUNG_MISS_PENALTY * (100 - exact))
             if len(initials) < MIN_INITIALS:
                 score = min(score, self.settings.answer - 1)
             scored.append((score, variant, "chosung"))

@@ -12,15 +12,21 @@ from triage.faq.model import Candidate, Decision
 from triage.settings import FaqSettings
 
 MAX_SUGGESTIONS = 3
+UNKNOWN_REFUSE = 0.5
+"""When half the query's words appear in no FAQ entry, the question is about something else."""
 
 
 def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
-           thresholds: Mapping[str, float | None], answerable: Callable[[str], bool]) -> Decision:
+           thresholds: Mapping[str, float | None], answerable: Callable[[str], bool],
+           unknown_share: float = 0.0) -> Decision:
     """Pick the band for ranked ``candidates`` (best first, one per entry).
 
     ``thresholds`` holds per-entry answer thresholds (None = the site's); ``answerable`` says
-    whether an entry's required keywords appear in the query.
+    whether an entry's required keywords appear in the query; ``unknown_share`` is the share of
+    the query's words no entry uses: any makes the bot ask rather than answer, many make it refuse.
     """
+    if unknown_share >= UNKNOWN_REFUSE:
+        return Decision("not_found", query)
     offered = tuple(c for c in candidates if c.score >= settings.suggest)[:MAX_SUGGESTIONS]
     if not offered:
         return Decision("not_found", query)
@@ -28,6 +34,7 @@ def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
     own = thresholds.get(top.entry_id)
     threshold = settings.answer if own is None else own
-    if top.score >= threshold and top.score - runner_up >= settings.margin and answerable(top.entry_id):
+    if top.score >= threshold and top.score - runner_up >= settings.margin and answerable(top.entry_id) \
+            and not unknown_share:
         return Decision("answer", query, (top,))
     return Decision("suggest", query, offered)
