@@ -262,6 +262,37 @@ def test_only_the_head_of_each_users_queue_is_due(store: SqliteStore) -> None:
     assert [o.id for o in store.due_outbox(30.0)] == [b1, a2]
 
 
+OUTBOX_STEPS = st.lists(st.tuples(
+    st.sampled_from(["enqueue", "delivered", "retry", "failed", "drop"]),
+    st.sampled_from(["u1", "u2", "u3"]),
+    st.integers(0, 5)), max_size=30)
+
+
+@settings(max_examples=80, deadline=None)
+@given(steps=OUTBOX_STEPS, now=st.integers(0, 6))
+def test_due_rows_are_always_each_users_oldest_pending_row_when_due(steps: list[tuple[str, str, int]],
+                                                                    now: int) -> None:
+    """Against a model: per user, the pending rows as (id, due) in creation order."""
+    queues: dict[str, list[tuple[int, float]]] = {}
+    with open_store(":memory:") as store:
+        for action, user, when in steps:
+            queue = queues.setdefault(user, [])
+            if action == "enqueue":
+                queue += [(row_id, when) for row_id in enqueue(store, write(f"{user}-{when}", user, when))]
+            elif queue and action == "retry":
+                store.outbox_retry(queue[0][0], when, "503 Service Unavailable")
+                queue[0] = (queue[0][0], when)
+            elif queue and action == "delivered":
+                store.outbox_delivered(queue.pop(0)[0], {"code": 0}, when)
+            elif queue and action == "failed":
+                store.outbox_failed(queue.pop(0)[0], "-501 InvalidSenderException", when)
+            elif action == "drop":
+                store.drop_pending_outbox(user, "no session", when)
+                queue.clear()
+        heads = sorted((due, row_id) for row_id, due in (q[0] for q in queues.values() if q) if due <= now)
+        assert [(o.next_attempt_at, o.id) for o in store.due_outbox(now)] == heads
+
+
 def test_a_retry_keeps_the_same_serial_and_body(store: SqliteStore) -> None:
     (item_id,) = enqueue(store, write("serial-1"))
     before = store.get_outbox(item_id)
