@@ -75,6 +75,7 @@ class ResultCodes:
     success: tuple[str, ...] = ("0", "200")
     invalid_sender: ErrorCode = ErrorCode("-501", "InvalidSenderException")
     upload_failed: ErrorCode = ErrorCode("-505", "FailedToUploadFileException")
+    image_size: ErrorCode = ErrorCode("-505", "InvalidImageSizeException")
     duplicate_serial: ErrorCode = ErrorCode("-801", "DuplicateSerialNumberException")
     blocked_user: ErrorCode = ErrorCode("-802", "BlockedUserException")
     no_session: ErrorCode = ErrorCode("-803", "NoActiveSessionException")
@@ -117,14 +118,14 @@ def is_error(code: str | None, message: str, error: ErrorCode) -> bool:
 
 
 @dataclass(frozen=True)
-class _Fields:
-    """One JSON object being read; ``prefix`` makes nested errors name ``reference.extra``."""
+class Fields:
+    """One hostile JSON object being read; ``prefix`` makes nested errors name ``reference.extra``."""
 
     data: Mapping[str, Any]
     prefix: str = ""
 
     @classmethod
-    def of(cls, body: Any, name: str = "body", prefix: str = "") -> "_Fields":
+    def of(cls, body: Any, name: str = "body", prefix: str = "") -> "Fields":
         if not isinstance(body, dict):
             raise ProtocolError(name, f"must be a JSON object, got {_kind(body)}")
         return cls(body, prefix)
@@ -185,9 +186,9 @@ class _Fields:
             raise ProtocolError(self.name(key), f"must be a whole number or null, got {_kind(value)}")
         return value
 
-    def nested(self, key: str) -> "_Fields":
+    def nested(self, key: str) -> "Fields":
         value = self.data.get(key)
-        return _Fields.of({} if value is None else value, self.name(key), f"{self.name(key)}.")
+        return Fields.of({} if value is None else value, self.name(key), f"{self.name(key)}.")
 
     def array(self, key: str, limit: int) -> list[Any]:
         value = self.data.get(key)
@@ -257,7 +258,7 @@ class InboundExpired:
 
 
 def parse_message(body: Any) -> InboundMessage:
-    f = _Fields.of(body)
+    f = Fields.of(body)
     kind = f.required("type", TYPE_MAX)
     text, media_url = _content(f, kind)
     return InboundMessage(
@@ -274,9 +275,10 @@ def parse_message(body: Any) -> InboundMessage:
     )
 
 
-def _content(f: _Fields, kind: str) -> tuple[str | None, str | None]:
+def _content(f: Fields, kind: str) -> tuple[str | None, str | None]:
     """Text for ``text``; for media a URL, as a string or ``{"url": ...}`` (spec §2.2, S7)."""
-    source = "content" if f.data.get("content") is not None or kind == "text" else "attachment"
+    use_attachment = f.data.get("content") is None and f.data.get("attachment") is not None
+    source = "attachment" if use_attachment and kind != "text" else "content"
     value = f.data.get(source)
     if isinstance(value, dict):
         return None, f.nested(source).required("url", URL_MAX)
@@ -287,7 +289,7 @@ def _content(f: _Fields, kind: str) -> tuple[str | None, str | None]:
 
 def parse_reference(body: Any) -> InboundReference:
     """``reference.extra`` is this entry's meta; ``last_reference`` fills in when it is empty."""
-    f = _Fields.of(body)
+    f = Fields.of(body)
     reference = f.nested("reference")
     last = f.nested("last_reference")
     extra = reference.text("extra", EXTRA_MAX, required=False, empty=True)
@@ -306,7 +308,7 @@ def parse_reference(body: Any) -> InboundReference:
 
 
 def parse_expired(body: Any) -> InboundExpired:
-    f = _Fields.of(body)
+    f = Fields.of(body)
     return InboundExpired(
         user_key=f.required("user_key", USER_KEY_MAX),
         sender_key=f.required("sender_key", SENDER_KEY_MAX),
@@ -402,14 +404,14 @@ class EndRequest:
 
 
 def parse_end(body: Any) -> EndRequest:
-    f = _Fields.of(body)
+    f = Fields.of(body)
     return EndRequest(f.required("user_key", USER_KEY_MAX), f.required("sender_key", SENDER_KEY_MAX),
                       f.text("bot_event", EVENT_MAX, required=False, empty=True) or "")
 
 
 def parse_write(body: Any) -> WriteRequest:
     """The §4.1 rules: which fields each ``message_type`` needs and which it may carry."""
-    f = _Fields.of(body)
+    f = Fields.of(body)
     kind = f.required("message_type", 2)
     if kind not in WRITE_TYPES:
         raise ProtocolError("message_type", f'"{kind}" is not one of {", ".join(WRITE_TYPES)}')
@@ -431,13 +433,13 @@ def parse_write(body: Any) -> WriteRequest:
     )
 
 
-def _only_with_li(f: _Fields, kind: str) -> None:
+def _only_with_li(f: Fields, kind: str) -> None:
     for key in ("links", "supplement", "auto_answer"):
         if kind != "LI" and f.data.get(key) is not None:
             raise ProtocolError(key, f"is only allowed with message_type LI, not {kind}")
 
 
-def _quick_replies(f: _Fields) -> list[Any]:
+def _quick_replies(f: Fields) -> list[Any]:
     """Spec §8 #7: ``{"quick_reply": [...]}`` is what we send; a bare list is tolerated."""
     value = f.data.get("supplement")
     if isinstance(value, list):
@@ -446,7 +448,7 @@ def _quick_replies(f: _Fields) -> list[Any]:
 
 
 def _button(value: Any, name: str) -> Button:
-    f = _Fields.of(value, name, f"{name}.")
+    f = Fields.of(value, name, f"{name}.")
     kind = f.required("type", 2)
     if kind not in BUTTON_TYPES:
         raise ProtocolError(f.name("type"), f'"{kind}" is not one of {", ".join(BUTTON_TYPES)}')
@@ -454,14 +456,14 @@ def _button(value: Any, name: str) -> Button:
                   _url(f, "url_mobile", required=kind == "WL"))
 
 
-def _url(f: _Fields, key: str, required: bool) -> str | None:
+def _url(f: Fields, key: str, required: bool) -> str | None:
     value = f.text(key, URL_MAX, required=required)
     if value is not None and urlsplit(value).scheme not in ("http", "https"):
         raise ProtocolError(f.name(key), "must be an http(s) URL")
     return value
 
 
-def _file_size(f: _Fields, required: bool) -> int | None:
+def _file_size(f: Fields, required: bool) -> int | None:
     value = f.optional_int("file_size")
     if value is None and required:
         raise ProtocolError("file_size", "is required")
