@@ -15,6 +15,7 @@ from triage.flows.loader import load_flows
 from triage.flows.session import (
     Action, Event, Reference, SendButtons, SendLinks, SendText, SessionState, Start, UserInfo, UserText,
 )
+from triage.problems import errors
 from triage.settings import load_settings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "engine"
@@ -28,7 +29,8 @@ def load_site(root: Path) -> Content:
     settings, problems = load_settings(root)
     flows, flow_problems = load_flows([root / "flows"], settings.entry_flow, root)
     entries, synonyms, faq_problems = load_faq(root / "faq", root) if (root / "faq").is_dir() else ([], {}, [])
-    assert flows is not None and not problems + flow_problems + faq_problems, problems + flow_problems + faq_problems
+    found = errors(problems + flow_problems + faq_problems)
+    assert flows is not None and not found, found
     return Content(settings, flows, FaqIndex(entries, settings.faq, synonyms))
 
 

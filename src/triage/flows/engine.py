@@ -243,35 +243,39 @@ def _safe_stop(turn: _Turn, state: SessionState, actions: list[Action], kind: st
 def _enter(turn: _Turn, state: SessionState, node: Node, reason: str) -> _Move:
     state, arrival = _arrive(turn, state, node)
     move = _ENTER[type(node)](turn, state, node, reason)
-    return replace(move, actions=(*arrival, *move.actions))
+    return _Move(move.state, (*arrival, *move.actions), move.goto, move.reason)
 
 
 def _arrive(turn: _Turn, state: SessionState, node: Node) -> tuple[SessionState, list[Action]]:
     """The common keys: ``set``, ``category``, ``tags``, and the path for analytics."""
     state, actions = _set_vars(turn, state, node.id, node.set)
-    state, marks = _classify(state, node.category, node.tags)
-    actions.extend(marks)
-    state = state.evolve(node=node.id, tries=0, offered=(), path=(*state.path, node.id)[-PATH_LIMIT:])
-    actions.append(Record("node", {"node": node.id}))
-    return state, actions
+    changes, marks = _classify(state, node.category, node.tags)
+    state = state.evolve(node=node.id, tries=0, offered=(), path=(*state.path, node.id)[-PATH_LIMIT:], **changes)
+    return state, [*actions, *marks, Record("node", {"node": node.id})]
 
 
-def _classify(state: SessionState, category: str | None, tags: tuple[str, ...]) -> tuple[SessionState, list[Action]]:
-    """Category and tags for analytics; actions only when something changed, so the store
-    sees one SetCategory per real change and SetTags always carries the whole set."""
+def _classify(state: SessionState, category: str | None, tags: tuple[str, ...]) -> tuple[dict[str, Any], list[Action]]:
+    """State changes for category and tags, with actions only when something changed, so the
+    store sees one SetCategory per real change and SetTags always carries the whole set."""
+    changes: dict[str, Any] = {}
     actions: list[Action] = []
     if category is not None and category != state.category:
-        state = state.evolve(category=category)
+        changes["category"] = category
         actions.append(SetCategory(category))
     merged = _merge_tags(state.tags, tags)
     if merged != state.tags:
-        state = state.evolve(tags=merged)
+        changes["tags"] = merged
         actions.append(SetTags(merged))
-    return state, actions
+    return changes, actions
 
 
 def _merge_tags(old: tuple[str, ...], new: Iterable[str]) -> tuple[str, ...]:
     return old + tuple(t for t in dict.fromkeys(new) if t not in old)
+
+
+def _settled(state: SessionState) -> SessionState:
+    """A successful choice resets the miss count (skipping the copy when there is nothing to reset)."""
+    return state.evolve(misses=0) if state.misses else state
 
 
 def _bubbles(texts: Sequence[str], image: str | None, links: tuple[LinkOut, ...],
@@ -439,7 +443,7 @@ def _finish_move(turn: _Turn, move: _Move) -> Outcome:
 
 
 def _choose(turn: _Turn, state: SessionState, node: Node, button: Button, rule: str) -> Outcome:
-    state, errors = _set_vars(turn, state.evolve(misses=0), node.id, button.set)
+    state, errors = _set_vars(turn, _settled(state), node.id, button.set)
     record = Record("choice", {"node": node.id, "label": button.label, "rule": rule})
     return _run(turn, state, button.goto, "user_asked", [record, *errors])
 
@@ -514,7 +518,8 @@ def _route(turn: _Turn, state: SessionState) -> tuple[SessionState, list[Action]
             actions.append(Record("extra_unmatched", {"extra": state.reference.extra}))
         return state, actions, _start_node(turn.flows)
     route = routes[index]
-    state, marks = _classify(state, route.category, route.tags)
+    changes, marks = _classify(state, route.category, route.tags)
+    state = state.evolve(**changes) if changes else state
     actions.extend(marks)
     actions.append(Record("route", {"line": route.line, "when": route.when.source, "goto": route.goto,
                                     "category": route.category}))
@@ -553,14 +558,14 @@ def _on_text(turn: _Turn, state: SessionState, event: UserText) -> Outcome:
         return _begin(turn, state, Reference(), text)
     if state.owner != "bot":
         return state, []
-    return _reply(replace(turn, text=text), state, text)
+    return _reply(_Turn(turn.content, turn.now, text), state, text)
 
 
 def _reply(turn: _Turn, state: SessionState, text: str) -> Outcome:
     """Global keywords first, at any node; then what the waiting node makes of the text."""
     keyword = _lookups(turn.flows).keywords.get(_fold_keyword(text))
     if keyword is not None:
-        return _run(turn, state.evolve(misses=0), keyword, "user_asked", [Record("keyword", {"text": text})])
+        return _run(turn, _settled(state), keyword, "user_asked", [Record("keyword", {"text": text})])
     node = turn.flows.nodes.get(state.node or "")
     if node is None:
         return _run(turn, state, _start_node(turn.flows), "rule", [Record("node_missing", {"node": state.node})])
@@ -582,7 +587,7 @@ def _on_media(turn: _Turn, state: SessionState, event: UserMedia) -> Outcome:
     node = turn.flows.nodes.get(state.node or "")
     if isinstance(node, Say) and node.on_text:
         text = MEDIA_TEXTS.get(kind, "[파일]")
-        return _run(replace(turn, text=text), state.evolve(last_input=text), node.on_text, "rule", [ack])
+        return _run(_Turn(turn.content, turn.now, text), state.evolve(last_input=text), node.on_text, "rule", [ack])
     return state, [ack]
 
 
