@@ -340,3 +340,12 @@ async def test_a_worker_runs_once_at_a_time(store: SqliteStore) -> None:
         await asyncio.sleep(0)
         with pytest.raises(RuntimeError, match="already running"):
             await worker.run()
+
+
+async def test_a_stop_before_the_worker_started_still_stops_it(store: SqliteStore) -> None:
+    enqueue(store, write("x1"))
+    far = FarSide()
+    worker = OutboxWorker(store, far, on_no_session=ignore)
+    await worker.stop()
+    await asyncio.wait_for(worker.run(), 1.0)
+    assert far.calls == []

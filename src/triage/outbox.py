@@ -143,10 +143,10 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
+        """Deliver until ``stop()``; a stop that came first (a shutdown racing the startup) wins."""
         if self._running:
             raise RuntimeError("this outbox worker is already running")
-        self._running, self._stopping = True, False
-        self._stopped.clear()
+        self._running = True
         try:
             while not self._stopping:
                 self._wake.clear()
