@@ -88,7 +88,15 @@ def _bot_exact(c: Conversation, expected: str) -> str | None:
 
 
 def _buttons(c: Conversation, expected: list[str]) -> str | None:
-    return None if list(c.menu()) == expected else show_value(list(c.menu()))
+    offered = list(c.menu())
+    if offered == expected:
+        return None
+    missing = [label for label in expected if label not in offered]
+    unexpected = [label for label in offered if label not in expected]
+    if not missing and not unexpected:
+        return f"{show_value(offered)}\n(the same buttons in another order)"
+    diff = [f"missing {show_value(missing)}" if missing else "", f"not expected {show_value(unexpected)}" if unexpected else ""]
+    return f"{show_value(offered)}\n({'; '.join(d for d in diff if d)})"
 
 
 def _link(c: Conversation, expected: str) -> str | None:
@@ -98,8 +106,11 @@ def _link(c: Conversation, expected: str) -> str | None:
 
 def _handoff(c: Conversation, expected: str | bool) -> str | None:
     """A queue name, or ``false`` for "the bot still has the session"."""
-    wanted = expected or None
-    return None if c.queue == wanted else f"owner: {c.state.owner}, queue: {c.queue or '-'}"
+    if c.queue == (expected or None):
+        return None
+    if c.queue:
+        return f"waiting in queue {c.queue}"
+    return "the session has ended" if c.ended else f"the bot still has the session (at {c.state.node})"
 
 
 def _ended(c: Conversation, expected: bool) -> str | None:
