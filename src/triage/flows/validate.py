@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Mapping, Protocol
 
 from triage.faq.model import FaqEntry
 from triage.flows.graph import Reference, references
-from triage.flows.model import Ask, Consent, End, Flow, FlowSet, Handoff, Node, Say, Faq
+from triage.flows.model import Ask, Consent, End, Faq, Flow, FlowSet, Handoff, Node, Say
 from triage.flows.templates import Text, static_length
 from triage.problems import Problem, did_you_mean
 from triage.settings import Settings
