@@ -47,6 +47,16 @@ def bench_commits(store: SqliteStore, messages: int, users: int) -> float:
     return messages / (time.perf_counter() - started)
 
 
+def bench_reads(store: SqliteStore, users: int) -> float:
+    """The lookups the runtime makes before processing a message: microseconds per pair."""
+    started = time.perf_counter()
+    for n in range(users * 10):
+        user_key = f"user{n % users:07d}"
+        store.get_user(user_key)
+        store.current_session(user_key)
+    return (time.perf_counter() - started) / (users * 10) * 1e6
+
+
 async def bench_worker(store: SqliteStore, rows: int) -> float:
     async def deliver(item: OutboxItem) -> Delivery:
         await asyncio.sleep(0)
@@ -72,6 +82,7 @@ def main() -> None:
         per_second = bench_commits(store, args.messages, args.users)
         print(f"accept + commit per message: {per_second:,.0f} messages/s "
               f"({args.messages:,} messages, {args.users:,} users, WAL file)")
+        print(f"get_user + current_session: {bench_reads(store, args.users):.1f} µs")
         sent = asyncio.run(bench_worker(store, args.messages))
         print(f"outbox worker, instant transport: {sent:,.0f} rows/s ({args.users:,} users queued)")
 
