@@ -26,9 +26,6 @@ import sqlite_utils
 
 SCHEMA_VERSION = 1
 
-PENDING, DELIVERED, FAILED, DROPPED = "pending", "delivered", "failed", "dropped"
-"""Outbox row states: only ``pending`` rows are ever sent."""
-
 
 class StoreError(Exception):
     """The store cannot do what was asked; the message is meant for an operator."""
@@ -74,6 +71,8 @@ class SessionRecord:
 
 @dataclass(frozen=True)
 class OutboxItem:
+    """One outbound call; ``status`` is pending (the only state ever sent), delivered, failed or dropped."""
+
     id: int
     user_key: str
     session_id: str | None
@@ -464,7 +463,7 @@ class SqliteStore:
         return [_outbox(row) for row in rows]
 
     def outbox_delivered(self, item_id: int, response: dict[str, Any] | None, now: float) -> None:
-        self._finish(item_id, DELIVERED, None, now, response)
+        self._finish(item_id, "delivered", None, now, response)
 
     def outbox_retry(self, item_id: int, next_attempt_at: float, error: str) -> None:
         with self._write() as conn:
@@ -472,7 +471,7 @@ class SqliteStore:
                          "WHERE id = ? AND status = 'pending'", (next_attempt_at, _clean(error), item_id))
 
     def outbox_failed(self, item_id: int, error: str, now: float) -> None:
-        self._finish(item_id, FAILED, error, now, None)
+        self._finish(item_id, "failed", error, now, None)
 
     def _finish(self, item_id: int, status: str, error: str | None, now: float,
                 response: dict[str, Any] | None) -> None:
