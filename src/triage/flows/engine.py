@@ -259,6 +259,8 @@ def _classify(state: SessionState, category: str | None, tags: tuple[str, ...]) 
     store sees one SetCategory per real change and SetTags always carries the whole set."""
     changes: dict[str, Any] = {}
     actions: list[Action] = []
+    if category is None and not tags:
+        return changes, actions
     if category is not None and category != state.category:
         changes["category"] = category
         actions.append(SetCategory(category))
