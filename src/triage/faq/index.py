@@ -165,12 +165,11 @@ class FaqIndex:
         typed = fuzz.ratio(form.jamo, variant.jamo)
         worded = fuzz.token_set_ratio(form.words, variant.words) * WORD_OVERLAP_WEIGHT
         best = max(syllables, typed, worded)
+        if form.plain != form.key and best > fuzz.ratio(form.plain, variant.plain):
+            return best, variant, "synonym"
         if best == typed and typed > syllables:
             return typed, variant, "jamo"
-        if best == worded and worded > syllables:
-            return worded, variant, "fuzzy"
-        synonym = form.plain != form.key and syllables > fuzz.ratio(form.plain, variant.plain)
-        return syllables, variant, "synonym" if synonym else "fuzzy"
+        return best, variant, "fuzzy"
 
     def _by_initials(self, initials: str, category: str | None) -> list[tuple[float, Variant, Route]]:
         if len(set(initials)) < 2:

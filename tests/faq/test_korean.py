@@ -1,0 +1,81 @@
+"""Each normalisation step, pinned with the Korean it exists for."""
+
+from rapidfuzz import fuzz
+
+from triage.faq import korean
+
+
+def test_fold_undoes_width_case_and_punctuation():
+    assert korean.fold("ＶＩＰ　등급？！") == "vip 등급"
+    assert korean.fold("  배송   조회...  ") == "배송 조회"
+
+
+def test_fold_keeps_initial_consonants_as_compatibility_jamo():
+    assert korean.fold("ㅂㅅㅈㅎ") == "ㅂㅅㅈㅎ"
+
+
+def test_compact_ignores_spacing():
+    assert korean.compact("배 송 조 회") == korean.compact("배송조회") == "배송조회"
+
+
+def test_strip_particles_removes_particles_and_endings():
+    assert korean.strip_particles("배송은 언제 되나요?") == "배송 언제 되"
+    assert korean.strip_particles("비밀번호를 잊어버렸어요") == "비밀번호 잊어버렸"
+    assert korean.strip_particles("취소할까요") == "취소"
+
+
+def test_strip_particles_leaves_short_stems_alone():
+    assert korean.strip_particles("포도") == "포도"
+    assert korean.strip_particles("가나") == "가나"
+
+
+def test_jamo_uses_compatibility_jamo_and_splits_compounds():
+    assert korean.jamo("환불") == "ㅎㅗㅏㄴㅂㅜㄹ"
+    assert korean.jamo("닭") == "ㄷㅏㄹㄱ"
+
+
+def test_jamo_distance_prefers_typos_over_different_words():
+    typo = fuzz.ratio(korean.jamo("배숑"), korean.jamo("배송"))
+    assert typo > fuzz.ratio("배숑", "배송")
+
+
+def test_chosung_extracts_initials():
+    assert korean.chosung("배송 조회!") == "ㅂㅅㅈㅎ"
+
+
+def test_chosung_query_detection():
+    assert korean.is_chosung_query("ㅂㅅㅈㅎ")
+    assert korean.is_chosung_query("ㅂㅅ ㅈㅎ")
+    assert not korean.is_chosung_query("배송조회")
+    assert not korean.is_chosung_query("ㅂ")
+
+
+def test_keyboard_conversion_both_ways():
+    assert korean.from_keyboard("qothd") == "배송"
+    assert korean.to_keyboard("배송") == "qothd"
+    assert korean.from_keyboard("ghksqnf djswp ehlskdy") == "환불 언제 되나요"
+    assert korean.from_keyboard(korean.to_keyboard("닭값 얹어")) == "닭값 얹어"
+
+
+def test_wrong_keyboard_detection_keeps_real_english():
+    assert korean.is_wrong_keyboard("qothdwhghl")
+    assert not korean.is_wrong_keyboard("hello")
+    assert not korean.is_wrong_keyboard("refund")
+    assert not korean.is_wrong_keyboard("배송")
+
+
+def test_synonyms_rewrite_to_the_canonical_word_longest_first():
+    table = korean.synonym_table({"환불": ["반품금액"], "반품": ["리턴"], "배송": ["택배"]})
+    assert korean.apply_synonyms("반품금액언제", table) == "환불언제"
+    assert korean.apply_synonyms("택배비", table) == "배송비"
+
+
+def test_canonical_forms_agree_across_spacing_particles_and_synonyms():
+    table = korean.synonym_table({"배송": ["택배"]})
+    assert korean.canonical("택배는 언제 와요?", table) == korean.canonical("배송언제 와요", table)
+
+
+def test_must_not_match_pairs_stay_apart():
+    assert korean.canonical("배송") != korean.canonical("배상")
+    assert korean.canonical("환불") != korean.canonical("환율")
+    assert korean.chosung("환불") != korean.chosung("환율")

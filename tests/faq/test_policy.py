@@ -1,0 +1,43 @@
+"""The three bands, on hand-made candidates."""
+
+from triage.faq.model import Candidate
+from triage.faq.policy import decide
+from triage.settings import FaqSettings
+
+SETTINGS = FaqSettings(answer=82, suggest=62, margin=4)
+
+
+def _decide(*scores: float, answerable: bool = True, unknown: float = 0.0, thresholds=None):
+    candidates = [Candidate(f"e{i}", s, f"q{i}", "fuzzy") for i, s in enumerate(scores)]
+    return decide("질문", candidates, SETTINGS, thresholds or {}, lambda _: answerable, unknown)
+
+
+def test_high_and_clear_is_an_answer():
+    decision = _decide(90, 70)
+    assert (decision.kind, decision.entry_id) == ("answer", "e0")
+
+
+def test_too_close_to_call_is_a_suggestion_of_up_to_three():
+    decision = _decide(90, 88, 80, 75, 70)
+    assert decision.kind == "suggest"
+    assert [c.entry_id for c in decision.candidates] == ["e0", "e1", "e2"]
+
+
+def test_medium_is_a_suggestion():
+    assert _decide(70).kind == "suggest"
+
+
+def test_low_is_not_found():
+    decision = _decide(50, 40)
+    assert (decision.kind, decision.candidates, decision.entry_id) == ("not_found", (), None)
+
+
+def test_missing_keywords_or_unknown_words_block_answers():
+    assert _decide(95, answerable=False).kind == "suggest"
+    assert _decide(95, unknown=0.3).kind == "suggest"
+    assert _decide(95, unknown=0.5).kind == "not_found"
+
+
+def test_entry_threshold_overrides():
+    assert _decide(85, thresholds={"e0": 90}).kind == "suggest"
+    assert _decide(75, thresholds={"e0": 70}).kind == "answer"
