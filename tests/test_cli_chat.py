@@ -51,7 +51,7 @@ def test_a_short_chat_prints_bubbles_menus_links_status_and_the_handoff(monkeypa
         "(상담원 연결 대기: general · 우선순위 normal · 스킬 주문, 배송, 기타)",
         "(상담원에게 전달된 요약: [주문] 주문 order-20231114-77 / 마지막 말: 상담원)",
         "— node: main.general_agent · category: 주문 · owner: queue",
-        "(봇은 더 이상 답하지 않아요. /restart 로 새 상담을 시작하세요)",
+        "(상담원을 기다리는 중이라 봇은 답하지 않아요. /restart 로 새 상담을 시작하세요)",
     ]
     assert out.err == ""
 
@@ -59,6 +59,18 @@ def test_a_short_chat_prints_bubbles_menus_links_status_and_the_handoff(monkeypa
 def test_a_number_outside_the_menu_is_sent_as_typed(monkeypatch, capsys):
     _, out = chat(monkeypatch, capsys, "9")
     assert "사용자: 9\n" in out.out
+
+
+def test_escape_codes_typed_by_a_customer_never_reach_the_terminal(monkeypatch, capsys):
+    _, out = chat(monkeypatch, capsys, "\x1b[2J\x1b]0;hacked\x07 배송")
+    assert "\x1b" not in out.out and "\x07" not in out.out
+    assert "사용자: \ufffd[2J\ufffd]0;hacked\ufffd 배송" in out.out
+
+
+def test_after_the_session_ends_typing_again_starts_a_new_one(monkeypatch, capsys):
+    _, out = chat(monkeypatch, capsys, "종료", "안녕하세요")
+    assert "(상담이 종료되었어요)\n— node: main.bye · category: - · owner: ended\n사용자: 안녕하세요" in out.out
+    assert "봇은 답하지 않아요" not in out.out
 
 
 def test_extra_restarts_with_the_new_extra_and_restart_keeps_it(monkeypatch, capsys):

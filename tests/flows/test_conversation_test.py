@@ -119,7 +119,7 @@ def test_link_handoff_vars_category_and_ended(shop):
     wrong_queue = run_test(shop, conversation_test(("user", "상담원"), ("handoff", "vip")))
     assert wrong_queue.actual == "waiting in queue general"
     no_link = run_test(shop, conversation_test(("link", "https://shop.example.com/")))
-    assert no_link.actual == "(링크 없음)"
+    assert no_link.actual == "(no links)"
 
 
 def test_the_clock_is_a_wednesday_morning_unless_the_test_sets_now(shop):

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from triage.content import Content, load_content
-from triage.flows.conversation import USER, Conversation, begin, send_photo, send_text, show_turn, status_line
+from triage.flows.conversation import (USER, Conversation, begin, on_site_clock, send_photo, send_text, show_turn,
+                                      status_line)
 
 HELP = "명령: /quit 끝내기 · /restart 다시 시작 · /extra topic=order 다른 extra로 시작 · /photo 사진 보내기"
 DIM, PLAIN = "\x1b[2m", "\x1b[0m"
@@ -74,6 +75,9 @@ def _read_lines(stream: TextIO, interactive: bool) -> Iterator[str]:
 class _Chat:
     """The terminal side of one chat: which conversation is open, and printing it."""
 
+    conversation: Conversation
+    """Set by ``restart``, which ``run`` calls before the first line is handled."""
+
     def __init__(self, content: Content, returning: bool, now: datetime | None, out: TextIO, interactive: bool):
         self.content = content
         self.returning = returning
@@ -81,13 +85,10 @@ class _Chat:
         self.out = out
         self.interactive = interactive
         self.extra = ""
-        self.conversation: Conversation | None = None
 
     def now(self) -> datetime:
         zone = self.content.settings.tz
-        if self.fixed_now is None:
-            return datetime.now(zone)
-        return self.fixed_now.astimezone(zone) if self.fixed_now.tzinfo else self.fixed_now.replace(tzinfo=zone)
+        return datetime.now(zone) if self.fixed_now is None else on_site_clock(self.fixed_now, zone)
 
     def restart(self, extra: str) -> None:
         self.extra = extra
@@ -119,13 +120,22 @@ class _Chat:
             lines = lines[1:]
         for line in lines:
             self.print(line)
-        status = status_line(conversation.state)
-        self.print(f"{DIM}{status}{PLAIN}" if self.interactive else status)
-        if conversation.state.owner != "bot":
-            self.print("(봇은 더 이상 답하지 않아요. /restart 로 새 상담을 시작하세요)")
+        status = visible(status_line(conversation.state))
+        print(f"{DIM}{status}{PLAIN}" if self.interactive else status, file=self.out, flush=True)
+        if conversation.state.owner in ("queue", "agent"):
+            self.print("(상담원을 기다리는 중이라 봇은 답하지 않아요. /restart 로 새 상담을 시작하세요)")
 
     def print(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
+        print(visible(line), file=self.out, flush=True)
+
+
+_CONTROLS = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)], "\ufffd")
+del _CONTROLS[ord("\t")]
+
+
+def visible(text: str) -> str:
+    """Customers' text reaches the terminal too, and must not be able to drive it with escape codes."""
+    return text.translate(_CONTROLS)
 
 
 def pick(conversation: Conversation, text: str) -> str:

@@ -8,7 +8,7 @@ A conversation is a value: every message gives a new one, so a test can keep any
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from triage.content import Content
 from triage.flows import engine
@@ -67,6 +67,11 @@ class Conversation:
     @property
     def ended(self) -> bool:
         return self.state.owner == "ended"
+
+
+def on_site_clock(moment: datetime, zone: tzinfo) -> datetime:
+    """A time an editor wrote: wall-clock time on the site, unless it carries its own offset."""
+    return moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def begin(content: Content, now: datetime, extra: str = "", returning: bool = False,

@@ -8,12 +8,12 @@ as a chat transcript, because an editor fixes a flow by reading the conversation
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from triage.content import Content
-from triage.flows.conversation import Conversation, begin, send_photo, send_text, transcript
+from triage.flows.conversation import Conversation, begin, on_site_clock, send_photo, send_text, transcript
 from triage.flows.loader import display_path, flow_files
 from triage.problems import Problem, did_you_mean
 from triage.yamlmarks import line_of, read_yaml
@@ -29,9 +29,6 @@ class Step:
     value: Any
     line: int
 
-    def __str__(self) -> str:
-        return f"{self.key}: {show_value(self.value)}"
-
 
 @dataclass(frozen=True)
 class ConversationTest:
@@ -43,9 +40,6 @@ class ConversationTest:
     returning: bool = False
     now: datetime = DEFAULT_NOW
     """Wall-clock time in the site's time zone, unless the editor wrote an offset."""
-
-    def clock(self, zone: tzinfo) -> datetime:
-        return self.now.astimezone(zone) if self.now.tzinfo else self.now.replace(tzinfo=zone)
 
     @property
     def where(self) -> str:
@@ -79,12 +73,12 @@ def show_value(value: Any) -> str:
 
 def _bot(c: Conversation, expected: str) -> str | None:
     seen = c.seen_text()
-    return None if expected in seen else seen or "(봇이 아무 말도 하지 않았어요)"
+    return None if expected in seen else seen or "(the bot sent nothing)"
 
 
 def _bot_exact(c: Conversation, expected: str) -> str | None:
     bubbles = c.bubbles()
-    return None if expected.strip() in bubbles else "\n".join(bubbles) or "(말풍선 없음)"
+    return None if expected.strip() in bubbles else "\n".join(bubbles) or "(no bubbles)"
 
 
 def _buttons(c: Conversation, expected: list[str]) -> str | None:
@@ -95,26 +89,29 @@ def _buttons(c: Conversation, expected: list[str]) -> str | None:
     unexpected = [label for label in offered if label not in expected]
     if not missing and not unexpected:
         return f"{show_value(offered)}\n(the same buttons in another order)"
-    diff = [f"missing {show_value(missing)}" if missing else "", f"not expected {show_value(unexpected)}" if unexpected else ""]
-    return f"{show_value(offered)}\n({'; '.join(d for d in diff if d)})"
+    diff = [f"missing {show_value(missing)}"] if missing else []
+    diff += [f"not expected {show_value(unexpected)}"] if unexpected else []
+    return f"{show_value(offered)}\n({'; '.join(diff)})"
 
 
 def _link(c: Conversation, expected: str) -> str | None:
     urls = [link.url for link in c.links()]
-    return None if expected in urls else "\n".join(urls) or "(링크 없음)"
+    return None if expected in urls else "\n".join(urls) or "(no links)"
 
 
 def _handoff(c: Conversation, expected: str | bool) -> str | None:
     """A queue name, or ``false`` for "the bot still has the session"."""
-    if c.queue == (expected or None):
-        return None
-    if c.queue:
-        return f"waiting in queue {c.queue}"
-    return "the session has ended" if c.ended else f"the bot still has the session (at {c.state.node})"
+    return None if c.queue == (expected or None) else _whereabouts(c)
 
 
 def _ended(c: Conversation, expected: bool) -> str | None:
-    return None if c.ended == expected else f"owner: {c.state.owner}"
+    return None if c.ended == expected else _whereabouts(c)
+
+
+def _whereabouts(c: Conversation) -> str:
+    if c.queue:
+        return f"waiting in queue {c.queue}"
+    return "the session has ended" if c.ended else f"the bot still has the session (at {c.state.node})"
 
 
 def _vars(c: Conversation, expected: Mapping[str, Any]) -> str | None:
@@ -138,7 +135,7 @@ STEP_KEYS = (*ACTIONS, *CHECKS)
 # ---- running -------------------------------------------------------------------------------
 
 def run_test(content: Content, test: ConversationTest) -> Outcome:
-    now = test.clock(content.settings.tz)
+    now = on_site_clock(test.now, content.settings.tz)
     conversation = None
     step = None
     try:
