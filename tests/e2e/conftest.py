@@ -1,0 +1,149 @@
+"""Real processes on loopback: ``triage serve`` and ``triage sim``, real HTTP both ways, real SQLite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import aiohttp
+import pytest
+import yaml
+
+from triage.kakao.sim_client import SimUser
+
+REPO = Path(__file__).parents[2]
+TRIAGE = str(Path(sys.executable).with_name("triage"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited with {process.returncode}:\n{process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up in {timeout}s")
+
+
+def copy_site(root: Path) -> Path:
+    """The example site, with every queue open around the clock so escalations never depend on
+    when the tests run (after-hours behaviour has its own tests on a fixed clock)."""
+    for name in ("flows", "faq"):
+        shutil.copytree(REPO / name, root / name)
+    settings = yaml.safe_load((REPO / "triage.yaml").read_text(encoding="utf-8"))
+    for queue in settings.get("queues", {}).values():
+        queue.update(hours={"daily": "00:00-24:00"}, holidays="none", closed_days=[])
+    (root / "triage.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    return root
+
+
+@dataclass
+class Stack:
+    """A server and a simulator that know each other's ports; the server can be killed and restarted."""
+
+    root: Path
+    db: Path
+    server_port: int = field(default_factory=free_port)
+    sim_port: int = field(default_factory=free_port)
+    server: subprocess.Popen | None = None
+    sim: subprocess.Popen | None = None
+
+    @property
+    def server_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}"
+
+    @property
+    def sim_url(self) -> str:
+        return f"http://127.0.0.1:{self.sim_port}"
+
+    def _spawn(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([TRIAGE, *args, "--root", str(self.root)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def start_sim(self, *flags: str) -> None:
+        self.sim = self._spawn("sim", "--port", str(self.sim_port), "--partner", self.server_url, *flags)
+        wait_until_up(f"{self.sim_url}/sim/state", self.sim)
+
+    def start_server(self) -> None:
+        self.server = self._spawn("serve", "--port", str(self.server_port), "--db", str(self.db),
+                                  "--kakao-url", self.sim_url)
+        wait_until_up(f"{self.server_url}/healthz", self.server)
+
+    def kill_server(self) -> None:
+        """``kill -9``: no shutdown hook runs, exactly like a crash."""
+        self.server.send_signal(signal.SIGKILL)
+        self.server.wait()
+
+    def stop(self) -> None:
+        for process in (self.server, self.sim):
+            if process and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def query(self, sql: str, *params) -> list[tuple]:
+        with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+def make_stack(tmp: Path, *sim_flags: str) -> Iterator[Stack]:
+    stack = Stack(copy_site(tmp / "site"), tmp / "triage.db")
+    try:
+        stack.start_sim(*sim_flags)
+        stack.start_server()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    """One shared pair for tests that each use their own user_key."""
+    yield from make_stack(tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture
+def own_stack(tmp_path) -> Iterator[Stack]:
+    """A private pair for tests that kill the server or edit the content."""
+    yield from make_stack(tmp_path)
+
+
+@pytest.fixture
+async def http() -> aiohttp.ClientSession:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def user(http: aiohttp.ClientSession, stack: Stack, key: str) -> SimUser:
+    return SimUser(http, stack.sim_url, key)
+
+
+def texts(messages: list[dict]) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+def has(fragment: str):
+    """A wait_for predicate: some delivered bubble contains ``fragment``."""
+    return lambda messages: fragment in texts(messages)
