@@ -35,6 +35,7 @@ def test_an_unknown_priority_waits_like_normal_instead_of_jumping_the_queue():
     state = state_of([], [ticket("forged", age=2, priority="VIP!!!"), ticket("normal", age=1),
                           ticket("high", age=3, priority="high")])
     assert ids(waiting(state)) == ["high", "normal", "forged"]
+    assert state.tickets["forged"].priority == "normal"
 
 
 def test_positions_count_within_each_queue():

@@ -122,13 +122,8 @@ class PositionChanged:
     after: int
 
 
-def _priority_rank(priority: str) -> int:
-    """Unknown priorities sort as normal: hostile or stale data must not jump the queue."""
-    return PRIORITIES.index(priority) if priority in PRIORITIES else PRIORITIES.index("normal")
-
-
 def _order(ticket: Ticket) -> tuple[int, datetime, str]:
-    return (-_priority_rank(ticket.priority), ticket.created_at, ticket.id)
+    return (-PRIORITIES.index(ticket.priority), ticket.created_at, ticket.id)
 
 
 def _ticket(state: QueueState, ticket_id: str) -> Ticket:
@@ -159,10 +154,15 @@ def eligible(agent: Agent, ticket: Ticket) -> bool:
 
 
 def enqueue(state: QueueState, ticket: Ticket) -> QueueState:
-    """A new escalation waits; an id already known is an idempotent retry and changes nothing."""
+    """A new escalation waits; an id already known is an idempotent retry and changes nothing.
+
+    An unknown priority becomes normal here, once: hostile or stale data must not jump the queue.
+    """
     if ticket.id in state.tickets:
         return state
-    return _with(state, [replace(ticket, status="waiting", agent_id=None, assigned_at=None, closed_at=None)])
+    priority = ticket.priority if ticket.priority in PRIORITIES else "normal"
+    return _with(state, [replace(ticket, priority=priority, status="waiting", agent_id=None, assigned_at=None,
+                                 closed_at=None)])
 
 
 def waiting(state: QueueState, queue: str | None = None) -> list[Ticket]:
