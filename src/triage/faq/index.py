@@ -8,7 +8,6 @@ only those are rescored with the expensive scorers and jamo forms.
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from dataclasses import dataclass
 from itertools import chain
@@ -134,14 +133,13 @@ class FaqIndex:
         return all(k_key in key for k_key, _ in self.keywords.get(entry_id, ()))
 
     def _shortlist(self, query_grams: set[str], category: str | None) -> list[int]:
-        lists = [self.postings[g] for g in query_grams if g in self.postings]
+        lists = [self.postings[g] for g in sorted(query_grams) if g in self.postings]
         rare = [ids for ids in lists if len(ids) <= self.common] or lists
         counts = Counter(chain.from_iterable(rare))
         scope = self.by_category.get(category, frozenset()) if category is not None else None
         if scope is not None:
             counts = Counter({n: c for n, c in counts.items() if n in scope})
-        best = heapq.nsmallest(SHORTLIST, counts.items(), key=lambda item: (-item[1], item[0]))
-        return [number for number, _ in best]
+        return [number for number, _ in counts.most_common(SHORTLIST)]
 
     def _by_text(self, query: str, category: str | None) -> list[tuple[float, Variant, Route]]:
         key = korean.canonical(query, self.synonyms)

@@ -48,6 +48,8 @@ ENDINGS = ("인가요", "하나요", "는데요", "었나요", "았나요", "했
            "가요", "어요", "아요", "이요", "죠", "요")
 """Question and politeness endings, longest first so 하나요 wins over 나요."""
 _MIN_STEM = 2
+_ENDING = re.compile(f"(?:{'|'.join(ENDINGS)})$")
+_PARTICLE = re.compile(f"(?:{'|'.join(PARTICLES)})$")
 
 _CONJOINING = str.maketrans(
     {**{0x1100 + i: c for i, c in enumerate(INITIALS)}, **{0x1161 + i: c for i, c in enumerate(MEDIALS)},
@@ -97,15 +99,14 @@ def strip_suffixes(word: str) -> str:
     Light on purpose: a wrong cut (포도 -> 포) hurts more than a missed one, which the fuzzy
     scorers absorb anyway.
     """
-    for ending in ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 1:
-            word = word[: -len(ending)]
-            if ending == "까요":
-                word = _drop_final_rieul(word)
-            break
-    for particle in PARTICLES:
-        if word.endswith(particle) and len(word) - len(particle) >= _MIN_STEM:
-            return word[: -len(particle)]
+    ending = _ENDING.search(word, 1)
+    if ending:
+        word = word[: ending.start()]
+        if ending.group() == "까요":
+            word = _drop_final_rieul(word)
+    particle = _PARTICLE.search(word, _MIN_STEM)
+    if particle:
+        return word[: particle.start()]
     return word
 
 
