@@ -5,8 +5,8 @@ from datetime import time
 import pytest
 
 from triage.handoff.queue import (
-    Assigned, ClaimError, PositionChanged, QueueError, QueueState, Unassigned, assign_waiting, claim, close,
-    enqueue, position, position_changes, positions, set_presence, transfer, waiting,
+    OFFLINE_NOTE, Assigned, ClaimError, PositionChanged, QueueError, QueueState, Unassigned, assign_waiting, claim,
+    close, enqueue, overdue, position, position_changes, positions, set_presence, transfer, waiting,
 )
 from triage.settings import QueueSettings
 
@@ -233,6 +233,7 @@ def test_going_offline_requeues_tickets_with_their_place_and_they_are_reassigned
     assert [(t.id, t.priority, t.created_at) for t in waiting(state)] == [("t1", "high", at(0)),
                                                                           ("t3", "normal", at(2))]
     assert state.agents["kim"].active == ()
+    assert [(n.note, n.from_agent, n.at) for n in state.tickets["t3"].transfers] == [(OFFLINE_NOTE, "kim", at(10))]
     state, reassigned = assign_waiting(close(state, "t2", at(11)), at(12))
     assert assignments(reassigned) == [("t1", "lee")]
     assert broken_invariants(state) == []
@@ -263,6 +264,15 @@ def test_presence_of_an_unknown_agent_is_an_error():
     assert refused.value.reason == "unknown_agent"
 
 
+@pytest.mark.parametrize(("presence", "capacity"), [("busy", None), ("ONLINE", None), ("online", -1),
+                                                    ("online", 51), ("online", "3"), ("online", True)])
+def test_presence_and_capacity_from_an_api_body_are_checked_before_they_are_stored(presence, capacity):
+    state = state_of([agent("kim")])
+    with pytest.raises(QueueError) as refused:
+        set_presence(state, "kim", presence, at(0), max_concurrent=capacity)
+    assert refused.value.reason == "invalid"
+
+
 # ---- close ------------------------------------------------------------------------------
 
 
@@ -285,3 +295,16 @@ def test_closing_an_unknown_ticket_is_an_error():
     with pytest.raises(QueueError) as refused:
         close(QueueState(), "t404", at(0))
     assert refused.value.reason == "unknown_ticket"
+
+
+# ---- waiting too long -------------------------------------------------------------------
+
+
+def test_overdue_lists_tickets_waiting_past_their_queue_max_wait_in_waiting_order():
+    queues = {"general": QueueSettings("general", max_wait=10), "claims": QueueSettings("claims", max_wait=30)}
+    tickets = [ticket("g-old", age=0), ticket("g-new", age=300), ticket("c-old", age=0, queue="claims"),
+               ticket("g-urgent", age=60, priority="urgent"), ticket("popup", age=0, queue="popup")]
+    state = claim(state_of([agent("kim")], [*tickets, ticket("taken", age=0)]), "taken", "kim", at(1))
+    assert ids(overdue(state, at(10 * 60), queues)) == []
+    assert ids(overdue(state, at(10 * 60 + 61), queues)) == ["g-urgent", "g-old"]
+    assert ids(overdue(state, at(31 * 60), queues)) == ["g-urgent", "c-old", "g-old", "g-new"]

@@ -21,14 +21,13 @@ import hmac
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from triage.handoff.queue import POLICIES, Agent, Policy, QueueState
+from triage.handoff.queue import MAX_CONCURRENT_LIMIT, POLICIES, Agent, Policy, QueueState
 from triage.problems import Problem, did_you_mean
 from triage.settings import Settings, _Reader
 from triage.yamlmarks import line_of
 
 AGENT_KEYS = ("name", "token", "skills", "max_concurrent", "supervisor")
 MIN_TOKEN_LENGTH = 16
-MAX_CONCURRENT_LIMIT = 50
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,9 @@ Policy = Literal["least_busy", "round_robin"]
 POLICIES: tuple[Policy, ...] = ("least_busy", "round_robin")
 PRESENCES: tuple[Presence, ...] = ("online", "away", "offline")
 Reason = Literal["unknown_ticket", "unknown_agent", "not_waiting", "not_open", "no_capacity", "offline",
-                 "same_agent"]
+                 "same_agent", "invalid"]
+MAX_CONCURRENT_LIMIT = 50
+OFFLINE_NOTE = "agent went offline"
 
 
 class QueueError(Exception):
@@ -194,6 +196,16 @@ def position_changes(before: QueueState, after: QueueState) -> list[PositionChan
             for tid, place in positions(after).items() if old.get(tid) != place]
 
 
+def overdue(state: QueueState, now: datetime, queues: Mapping[str, QueueSettings]) -> list[Ticket]:
+    """Waiting longer than the queue's ``max_wait`` minutes, in waiting order.
+
+    The runtime offers these users to leave a message instead of waiting on; a queue the
+    settings don't know sets no limit.
+    """
+    return [t for t in waiting(state) if t.queue in queues
+            and (now - t.created_at).total_seconds() > queues[t.queue].max_wait * 60]
+
+
 def _least_busy(candidates: list[Agent], cursor: str | None) -> Agent:
     """Fewest active tickets; on a tie, the one idle longest (never assigned counts as longest)."""
     return min(candidates, key=lambda a: (len(a.active), a.last_assigned_at is not None,
@@ -295,18 +307,30 @@ def transfer(state: QueueState, ticket_id: str, *, to_agent: str | None = None, 
     return _with(state, [moved], [*previous, *([target] if target else [])])
 
 
+def _requeued(ticket: Ticket, now: datetime) -> Ticket:
+    """Back in line with its age and priority, and a note so the next agent knows why."""
+    note = TransferNote(now, OFFLINE_NOTE, ticket.queue, ticket.queue, ticket.agent_id)
+    return replace(_unassigned(ticket), transfers=(*ticket.transfers, note))
+
+
 def set_presence(state: QueueState, agent_id: str, presence: Presence, now: datetime,
                  max_concurrent: int | None = None) -> tuple[QueueState, list[Unassigned]]:
     """Going offline hands the agent's tickets back with their original age and priority.
 
     Lowering ``max_concurrent`` below the current load keeps the conversations already open;
-    the agent simply gets nothing new until below the limit again.
+    the agent simply gets nothing new until below the limit again. Both values usually come
+    straight from an API body, so nonsense is refused rather than stored.
     """
     agent = _agent(state, agent_id)
-    capacity = agent.max_concurrent if max_concurrent is None else max(0, max_concurrent)
+    if presence not in PRESENCES:
+        raise QueueError("invalid", f'presence must be one of {", ".join(PRESENCES)}')
+    if max_concurrent is not None and (type(max_concurrent) is not int
+                                       or not 0 <= max_concurrent <= MAX_CONCURRENT_LIMIT):
+        raise QueueError("invalid", f"max_concurrent must be between 0 and {MAX_CONCURRENT_LIMIT}")
+    capacity = agent.max_concurrent if max_concurrent is None else max_concurrent
     if presence != "offline":
         return _with(state, agents=[replace(agent, presence=presence, max_concurrent=capacity)]), []
-    requeued = [_unassigned(state.tickets[tid]) for tid in agent.active if tid in state.tickets]
+    requeued = [_requeued(state.tickets[tid], now) for tid in agent.active if tid in state.tickets]
     updated = replace(agent, presence="offline", max_concurrent=capacity, active=())
     return _with(state, requeued, [updated]), [Unassigned(t, agent_id) for t in requeued]
 
