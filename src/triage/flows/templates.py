@@ -8,7 +8,8 @@ template as data in the context, never as template source.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
@@ -24,15 +25,22 @@ _ENV = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep
 
 @dataclass(frozen=True)
 class Text:
-    """A template an editor wrote, with where it was written."""
+    """A template an editor wrote, with where it was written.
+
+    Loading only parses and checks the source; Jinja's code generation (five times the cost
+    of parsing) waits for the first render and is shared by every text with the same source.
+    """
 
     source: str
     line: int = 0
-    compiled: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_static(self) -> bool:
         return "{" not in self.source
+
+    @property
+    def compiled(self) -> Any:
+        return None if self.is_static else _template(self.source)
 
 
 @dataclass(frozen=True)
@@ -41,11 +49,30 @@ class Expr:
 
     source: str
     line: int = 0
-    compiled: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def compiled(self) -> Any:
+        return _expression(self.source)
+
+
+@lru_cache(maxsize=8192)
+def _template(source: str) -> Any:
+    return _ENV.from_string(source)
+
+
+@lru_cache(maxsize=8192)
+def _expression(source: str) -> Any:
+    return _ENV.compile_expression(source, undefined_to_none=False)
 
 
 class TemplateProblem(ValueError):
     """Why a template cannot be compiled; the loader turns it into a file:line problem."""
+
+
+@lru_cache(maxsize=8192)
+def _check_source(source: str) -> None:
+    """Parse and check once per distinct source; raises TemplateSyntaxError or TemplateProblem."""
+    _check_ast(_ENV.parse(source))
 
 
 def _check_ast(ast: nodes.Template) -> None:
@@ -64,8 +91,8 @@ def compile_text(source: str, line: int = 0) -> Text:
     if "{" not in source:
         return Text(source, line)
     try:
-        _check_ast(_ENV.parse(source))
-        return Text(source, line, _ENV.from_string(source))
+        _check_source(source)
+        return Text(source, line)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"template syntax error: {exc.message}") from exc
 
@@ -74,8 +101,8 @@ def compile_expr(source: str, line: int = 0) -> Expr:
     if not isinstance(source, str):
         source = str(source).lower() if isinstance(source, bool) else str(source)
     try:
-        _check_ast(_ENV.parse("{{ " + source + " }}"))
-        return Expr(source, line, _ENV.compile_expression(source, undefined_to_none=False))
+        _check_source("{{ " + source + " }}")
+        return Expr(source, line)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"expression syntax error: {exc.message}") from exc
 
