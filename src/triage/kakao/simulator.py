@@ -428,6 +428,7 @@ def _channel(request: web.Request) -> Channel:
 
 
 def _user(request: web.Request) -> tuple[Channel, User]:
+    """Users exist from their first mention, as any KakaoTalk user may open the channel's chat."""
     key = request.match_info["user_key"]
     if not USER_KEY.match(key):
         raise SimError(400, "user_key must be 1-20 letters, digits, - or _")
@@ -440,11 +441,6 @@ def _may_talk(user: User) -> None:
         raise SimError(403, f"{user.user_key} was blocked by the channel")
 
 
-def _session_json(user: User) -> dict[str, Any]:
-    return {"user_key": user.user_key, "session": user.session.to_json() if user.session else None,
-            "blocked_by_partner": user.blocked_by_partner, "blocked_channel": user.blocked_channel}
-
-
 async def _consult(request: web.Request) -> web.StreamResponse:
     body = await _action_body(request)
     extra = _text(body, "extra", EXTRA_MAX)
@@ -452,10 +448,10 @@ async def _consult(request: web.Request) -> web.StreamResponse:
     channel, user = _user(request)
     _may_talk(user)
     if user.active:
-        return web.json_response({"opened": False, **_session_json(user)})
+        return web.json_response({"opened": False, **user.to_json()})
     user.last_reference = meta
     await _start_session(request.app, channel, user, extra, None)
-    return web.json_response({"opened": True, **_session_json(user)})
+    return web.json_response({"opened": True, **user.to_json()})
 
 
 async def _user_message(request: web.Request) -> web.StreamResponse:
@@ -475,7 +471,7 @@ async def _user_message(request: web.Request) -> web.StreamResponse:
     world.show(user, {"kind": "user", "type": kind, "text": content if isinstance(content, str) else None,
                       "url": content.get("url") if isinstance(content, dict) else None})
     await _changed(request.app)
-    return web.json_response({"opened": opened, **_session_json(user)})
+    return web.json_response({"opened": opened, **user.to_json()})
 
 
 def _user_content(request: web.Request, body: Mapping[str, Any], kind: str) -> str | dict[str, str]:
@@ -517,17 +513,17 @@ async def _user_ends(request: web.Request, channel: Channel, user: User, reason:
     session = request.app[WORLD].end(user, reason)
     if session:
         await _user_ended(request.app, channel, user, session)
-    return web.json_response({"ended": session is not None, **_session_json(user)})
+    return web.json_response({"ended": session is not None, **user.to_json()})
 
 
 async def _unblock(request: web.Request) -> web.StreamResponse:
     _, user = _user(request)
     user.blocked_by_partner = False
-    return web.json_response(_session_json(user))
+    return web.json_response(user.to_json())
 
 
 async def _session(request: web.Request) -> web.StreamResponse:
-    return web.json_response(_session_json(_user(request)[1]))
+    return web.json_response(_user(request)[1].to_json())
 
 
 async def _seen(request: web.Request) -> web.StreamResponse:
