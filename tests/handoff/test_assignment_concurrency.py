@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from triage.flows.model import PRIORITIES
 from triage.handoff.queue import (
-    Assigned, QueueError, QueueState, Ticket, assign_waiting, can_serve, claim, close, enqueue, positions,
+    Assigned, QueueError, QueueState, Ticket, assign_waiting, can_serve, claim, close, enqueue, positions, restore,
     set_presence, transfer, waiting,
 )
 
@@ -55,8 +55,8 @@ def serve_until_empty(state: QueueState, seed: int, policy: str) -> list[Assigne
         assert broken_invariants(state) == []
         assert starved(state) == []
         assert overtaken(before, state, effects) == []
-        assert [e.ticket.id for e in effects] == [t.id for t in waiting(before) if t.id in {e.ticket.id for e in
-                                                                                           effects}]
+        chosen = {e.ticket.id for e in effects}
+        assert [e.ticket.id for e in effects] == [t.id for t in waiting(before) if t.id in chosen]
         log += effects
         busy = [tid for a in state.agents.values() for tid in a.active]
         if not busy and not waiting(state):
@@ -95,7 +95,8 @@ agents_ = st.sampled_from(AGENTS)
 known = st.integers(0, 30)
 """Picks among the tickets the state already holds, so most operations hit a real ticket."""
 operations = st.one_of(
-    st.tuples(st.just("enqueue"), st.sampled_from([f"t{n}" for n in range(12)]), st.integers(0, 50), st.sampled_from(PRIORITIES + ("bogus",)),
+    st.tuples(st.just("enqueue"), st.sampled_from([f"t{n}" for n in range(12)]), st.integers(0, 50),
+              st.sampled_from(PRIORITIES + ("bogus",)),
               st.sampled_from(TICKET_SKILLS[:5]), st.sampled_from(["general", "claims"])),
     st.tuples(st.just("claim"), known, agents_),
     st.tuples(st.just("close"), known),
@@ -104,6 +105,7 @@ operations = st.one_of(
     st.tuples(st.just("to_agent"), known, agents_),
     st.tuples(st.just("to_queue"), known, st.sampled_from(["general", "claims"])),
     st.tuples(st.just("assign"), st.sampled_from(["least_busy", "round_robin"])),
+    st.tuples(st.just("restart")),
 )
 
 
@@ -125,6 +127,8 @@ def apply(state: QueueState, op: tuple, now) -> QueueState:
         return transfer(state, args[0], to_agent=args[1], note="", now=now)
     if kind == "to_queue":
         return transfer(state, args[0], to_queue=args[1], note="", now=now)
+    if kind == "restart":
+        return restore(state.tickets.values(), state.agents.values(), state.cursor)
     after, effects = assign_waiting(state, now, args[0])
     assert starved(after) == []
     assert overtaken(state, after, effects) == []

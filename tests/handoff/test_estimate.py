@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 
 from triage.handoff.estimate import (
-    WaitEstimate, beyond_max_wait, estimate, estimate_minutes, format_wait, handle_times, parallel_capacity, should_notify,
+    WaitEstimate, beyond_max_wait, estimate, estimate_minutes, format_wait, handle_times, parallel_capacity,
+    should_notify,
 )
 from triage.handoff.queue import assign_waiting, claim, close
 from triage.settings import QueueSettings

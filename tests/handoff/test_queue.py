@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import time
 
 import pytest
 
 from triage.handoff.queue import (
     OFFLINE_NOTE, Assigned, ClaimError, PositionChanged, QueueError, QueueState, Unassigned, assign_waiting, claim,
-    close, enqueue, overdue, position, position_changes, positions, set_presence, transfer, waiting,
+    Ticket, close, enqueue, overdue, position, position_changes, positions, restore, set_presence, transfer, waiting,
 )
 from triage.settings import QueueSettings
 
@@ -308,3 +310,34 @@ def test_overdue_lists_tickets_waiting_past_their_queue_max_wait_in_waiting_orde
     assert ids(overdue(state, at(10 * 60), queues)) == []
     assert ids(overdue(state, at(10 * 60 + 61), queues)) == ["g-urgent", "g-old"]
     assert ids(overdue(state, at(31 * 60), queues)) == ["g-urgent", "c-old", "g-old", "g-new"]
+
+
+# ---- storing and restoring --------------------------------------------------------------
+
+
+def test_a_ticket_survives_a_json_round_trip_with_its_history():
+    state = claim(state_of([agent("kim"), agent("lee")], [ticket("t1", skills=("주문",))]), "t1", "kim", at(1))
+    state = transfer(state, "t1", to_agent="lee", note="교환 건 <script>", now=at(2))
+    stored = json.loads(json.dumps(state.tickets["t1"].to_dict(), ensure_ascii=False))
+    assert stored["created_at"] == at(0).isoformat()
+    assert Ticket.from_dict(stored) == state.tickets["t1"]
+
+
+def test_restore_derives_who_holds_what_from_the_tickets_alone():
+    state, _ = assign_waiting(state_of([agent("kim"), agent("lee", capacity=1)],
+                                       [ticket(f"t{n}", age=n) for n in range(4)]), at(5))
+    stale = [replace(a, active=("ghost",)) for a in state.agents.values()]
+    restored = restore(state.tickets.values(), stale, state.cursor)
+    assert restored.agents["kim"].active == state.agents["kim"].active
+    assert restored.agents["lee"].active == state.agents["lee"].active
+    assert restored.tickets == state.tickets
+    assert broken_invariants(restored) == []
+
+
+def test_restore_puts_tickets_of_departed_or_offline_agents_back_in_line():
+    state = claim(claim(state_of([agent("kim"), agent("lee")], [ticket("t1"), ticket("t2", age=1)]),
+                        "t1", "kim", at(2)), "t2", "lee", at(3))
+    restored = restore(state.tickets.values(), [agent("lee", presence="offline")])
+    assert ids(waiting(restored)) == ["t1", "t2"]
+    assert restored.agents["lee"].active == ()
+    assert broken_invariants(restored) == []

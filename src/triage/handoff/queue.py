@@ -20,9 +20,9 @@ Rules, the way a call center runs them:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, tzinfo
-from typing import Iterable, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 from triage.flows.model import PRIORITIES
 from triage.handoff.hours import SITE_TZ, is_open
@@ -78,6 +78,20 @@ class Ticket:
     closed_at: datetime | None = None
     transfers: tuple[TransferNote, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, for the store and the agent API; datetimes as ISO 8601."""
+        data = {k: _iso(v) for k, v in asdict(self).items()}
+        data["skills"] = list(self.skills)
+        data["transfers"] = [{k: _iso(v) for k, v in note.items()} for note in data["transfers"]]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Ticket":
+        values = {**data, **{k: _when(data.get(k)) for k in ("created_at", "assigned_at", "closed_at")}}
+        values["skills"] = tuple(data.get("skills") or ())
+        values["transfers"] = tuple(TransferNote(**{**n, "at": _when(n["at"])}) for n in data.get("transfers") or ())
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class Agent:
@@ -122,6 +136,14 @@ class PositionChanged:
     ticket: Ticket
     before: int | None
     after: int
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _order(ticket: Ticket) -> tuple[int, datetime, str]:
@@ -346,3 +368,21 @@ def close(state: QueueState, ticket_id: str, now: datetime) -> QueueState:
         return state
     agent = [_release(state.agents[ticket.agent_id], ticket_id)] if ticket.agent_id in state.agents else []
     return _with(state, [replace(ticket, status="closed", closed_at=now)], agent)
+
+
+def restore(tickets: Iterable[Ticket], agents: Iterable[Agent], cursor: str | None = None) -> QueueState:
+    """Rebuild the state from stored tickets and agents.
+
+    Who holds what is derived from the tickets alone, so after a crash the two can never
+    disagree; a ticket held by an agent who is gone or offline goes back in line.
+    """
+    staff = {a.id: replace(a, active=()) for a in agents}
+    rebuilt = {}
+    for ticket in sorted(tickets, key=lambda t: (t.assigned_at or t.created_at, t.id)):
+        holder = staff.get(ticket.agent_id or "")
+        if ticket.status == "assigned" and (holder is None or holder.presence == "offline"):
+            ticket = _unassigned(ticket)
+        elif holder is not None and ticket.status == "assigned":
+            staff[holder.id] = replace(holder, active=(*holder.active, ticket.id))
+        rebuilt[ticket.id] = ticket
+    return QueueState(rebuilt, staff, cursor)
