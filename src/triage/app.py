@@ -19,7 +19,7 @@ from triage.dispatcher import Dispatcher
 from triage.kakao.client import Delivery, KakaoClient
 from triage.kakao.render import OutboundCall
 from triage.kakao.webhooks import Webhooks
-from triage.outbox import OutboxWorker
+from triage.outbox import OutboxWorker, RetryPolicy
 from triage.reload import ContentHolder
 from triage.runtime import Runtime
 from triage.settings import Settings
@@ -90,7 +90,8 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
         runtime.close_session(item.user_key, item.session_id, "no_session")
 
     app[STORE], app[RUNTIME] = store, runtime
-    app[OUTBOX] = OutboxWorker(store, deliver, on_no_session=no_session)
+    app[OUTBOX] = OutboxWorker(store, deliver, on_no_session=no_session,
+                               policy=RetryPolicy(max_attempts=settings.kakao.max_attempts))
     app[DISPATCHER] = Dispatcher(runtime, options.reference_grace)
     for item in store.pending_inbound():
         app[DISPATCHER].submit(item)

@@ -189,20 +189,15 @@ class Runtime:
         return plan
 
     def _commit(self, plan: _Plan, inbox_id: int | None) -> None:
-        sessions = list(plan.closed)
-        if plan.session is not None:
+        session = plan.session
+        if session is not None and plan.state is not None:
             state = plan.state
-            session = plan.session
-            if state is not None:
-                session = replace(session, state=state.to_dict(), category=state.category,
-                                   status=state.owner if session.status != "ended" else "ended", updated_at=plan.now)
-                plan.user = replace(plan.user, last_category=state.category or plan.user.last_category)
-            sessions.append(session)
-        commit = Commit(at=plan.now, inbox_id=inbox_id, user=plan.user, transcript=plan.transcript,
-                        outbox=plan.outbox, events=plan.events)
-        for extra in sessions[:-1]:
-            self.store.commit(Commit(at=plan.now, session=extra))
-        commit.session = sessions[-1] if sessions else None
+            status = "ended" if session.status == "ended" else state.owner
+            session = replace(session, state=state.to_dict(), category=state.category, status=status,
+                              updated_at=plan.now)
+            plan.user = replace(plan.user, last_category=state.category or plan.user.last_category)
+        commit = Commit(at=plan.now, inbox_id=inbox_id, session=session, sessions=plan.closed, user=plan.user,
+                        transcript=plan.transcript, outbox=plan.outbox, events=plan.events)
         if self.store.commit(commit):
             self.on_outbox()
 
