@@ -33,7 +33,7 @@ def burst(seed: int, count: int = 200, skills: list[tuple[str, ...]] = TICKET_SK
             for n in range(count)]
 
 
-def desk(agent_count: int = 20) -> QueueState:
+def twenty_agents(agent_count: int = 20) -> QueueState:
     return state_of([agent(f"a{n:02d}", *SKILL_SETS[n % len(SKILL_SETS)], capacity=3) for n in range(agent_count)])
 
 
@@ -67,7 +67,7 @@ def serve_until_empty(state: QueueState, seed: int, policy: str) -> list[Assigne
 
 
 def test_two_hundred_escalations_twenty_agents_each_assigned_once_within_capacity_and_skills():
-    state = desk()
+    state = twenty_agents()
     for t in burst(seed=5):
         state = enqueue(state, t)
     for policy in ("least_busy", "round_robin"):
@@ -78,7 +78,7 @@ def test_two_hundred_escalations_twenty_agents_each_assigned_once_within_capacit
 
 
 def test_without_skill_constraints_the_burst_is_served_strictly_by_priority_then_age():
-    state = desk()
+    state = twenty_agents()
     tickets = burst(seed=11, skills=[()])
     for t in tickets:
         state = enqueue(state, t)
