@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import AsyncIterator
@@ -25,6 +26,8 @@ from triage.runtime import Runtime
 from triage.settings import Settings
 from triage.store import OutboxItem, SqliteStore, open_store
 
+log = logging.getLogger("triage.app")
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -37,6 +40,7 @@ class ServeOptions:
     kakao_url: str | None = None
     reload_interval: float = 1.0
     reference_grace: float = 0.3
+    timer_interval: float = 1.0
 
 
 CONTENT = web.AppKey("content", ContentHolder)
@@ -75,6 +79,16 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "content_version": holder.version})
 
 
+async def _run_timers(app: web.Application, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            for item in app[RUNTIME].due_timers():
+                app[DISPATCHER].submit(item)
+        except Exception:  # a timer bug must never take the server down
+            log.exception("inactivity timers failed")
+
+
 async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     holder = app[CONTENT]
@@ -95,11 +109,13 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
     app[DISPATCHER] = Dispatcher(runtime, options.reference_grace)
     for item in store.pending_inbound():
         app[DISPATCHER].submit(item)
-    tasks = [asyncio.create_task(app[OUTBOX].run()), asyncio.create_task(holder.watch(options.reload_interval))]
+    tasks = [asyncio.create_task(app[OUTBOX].run()), asyncio.create_task(holder.watch(options.reload_interval)),
+             asyncio.create_task(_run_timers(app, options.timer_interval))]
     try:
         yield
     finally:
-        tasks[1].cancel()
+        for task in tasks[1:]:
+            task.cancel()
         await app[DISPATCHER].close()
         await app[OUTBOX].stop()
         with contextlib.suppress(asyncio.CancelledError):

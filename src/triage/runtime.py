@@ -19,11 +19,13 @@ from typing import Any, Callable, Sequence
 from triage.content import Content
 from triage.flows.engine import new_state, step
 from triage.flows.session import (Action, EndSession, Event, HandoffAction, Record, Reference, SendButtons, SendImage,
-                                  SendLinks, SendText, SessionState, Start, UserInfo, UserMedia, UserText)
+                                  SendLinks, SendText, SessionState, Start, Timeout, UserInfo, UserMedia,
+                                  UserText)
 from triage.kakao.render import media_hosts_for, render_actions
 from triage.kakao.serials import SerialNumbers
 from triage.store import (Commit, InboxItem, NewEvent, NewOutbox, SessionRecord, Store, TranscriptEntry,
                           UserRecord)
+from triage.timers import KAKAO_SESSION_SECONDS, due
 
 log = logging.getLogger("triage.runtime")
 
@@ -73,7 +75,8 @@ class Runtime:
 
     def process(self, item: InboxItem) -> None:
         plan = self._plan(item.user_key)
-        handler = {"message": self._message, "reference": self._reference, "expired": self._expired}.get(item.kind)
+        handler = {"message": self._message, "reference": self._reference, "expired": self._expired,
+                   "timer": self._timer}.get(item.kind)
         if handler is None:
             log.warning("inbox item %s has unknown kind %r; marked done", item.id, item.kind)
         else:
@@ -118,6 +121,25 @@ class Runtime:
     def _expired(self, plan: _Plan, payload: dict[str, Any]) -> None:
         if plan.session is not None and not _other_kakao_session(plan.session, payload.get("session_id")):
             self._end(plan, payload.get("reason") or "expired")
+
+    def _timer(self, plan: _Plan, payload: dict[str, Any]) -> None:
+        if plan.session is None or plan.session.id != payload.get("session_id"):
+            return
+        if payload.get("stage") == "expire":
+            self._end(plan, "expired")
+        elif plan.state is not None:
+            self._step(plan, Timeout(payload.get("stage") or ""))
+
+    def due_timers(self) -> list[InboxItem]:
+        """Accept a timer event for every session whose inactivity timer has run out."""
+        now = self.clock()
+        timers = self.content().settings.timers
+        shortest = min((t for t in (timers.bot_warn, timers.bot_end) if t), default=None)
+        bot_idle = self.store.idle_sessions(("bot",), now - shortest) if shortest else []
+        stale = self.store.idle_sessions(("new", "bot", "queue", "agent"), now - KAKAO_SESSION_SECONDS)
+        items = [self.accept("timer", d.session.user_key, d.dedupe_key, {"session_id": d.session.id, "stage": d.stage})
+                 for d in due(bot_idle, stale, timers, now)]
+        return [item for item in items if item is not None]
 
     # ---- steps ---------------------------------------------------------------------------
 

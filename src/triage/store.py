@@ -158,6 +158,7 @@ class Store(Protocol):
     def current_session(self, user_key: str) -> SessionRecord | None: ...
     def get_session(self, session_id: str) -> SessionRecord | None: ...
     def sessions_of(self, user_key: str) -> list[SessionRecord]: ...
+    def idle_sessions(self, statuses: Sequence[str], before: float, limit: int = 500) -> list[SessionRecord]: ...
     def commit(self, commit: Commit) -> list[int]: ...
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxItem]: ...
     def get_outbox(self, item_id: int) -> OutboxItem | None: ...
@@ -194,6 +195,7 @@ def _create_v1(db: sqlite_utils.Database) -> None:
          "ended_at": float, "end_reason": str},
         pk="id", not_null={"user_key", "status", "state", "reference", "started_at", "updated_at"})
     db["sessions"].create_index(["user_key", "started_at"], "sessions_by_user")
+    db["sessions"].create_index(["status", "updated_at"], "sessions_idle")
     db["transcript"].create(
         {"id": int, "session_id": str, "direction": str, "sender": str, "kind": str, "text": str,
          "data": str, "at": float},
@@ -410,6 +412,14 @@ class SqliteStore:
     def sessions_of(self, user_key: str) -> list[SessionRecord]:
         rows = self._conn.execute(
             f"SELECT {_SESSION} FROM sessions WHERE user_key = ? ORDER BY started_at, rowid", (user_key,))
+        return [_session(row) for row in rows]
+
+    def idle_sessions(self, statuses: Sequence[str], before: float, limit: int = 500) -> list[SessionRecord]:
+        """Open sessions in ``statuses`` untouched since ``before``, oldest first (inactivity timers)."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._conn.execute(
+            f"SELECT {_SESSION} FROM sessions WHERE status IN ({marks}) AND updated_at < ? "
+            "ORDER BY updated_at LIMIT ?", (*statuses, before, limit))
         return [_session(row) for row in rows]
 
     # -- the one write per processed event -----------------------------------------------------

@@ -143,6 +143,8 @@ def step(content: Content, state: SessionState, event: Event, now: datetime) -> 
     handler = _HANDLERS.get(type(event))
     if handler is None:
         return state, []
+    if state.idle_warned and not isinstance(event, Timeout):
+        state = state.evolve(idle_warned=False)
     new, actions = handler(turn, state, event)
     return new, _fit_bubbles(actions)
 
@@ -598,7 +600,7 @@ def _on_timeout(turn: _Turn, state: SessionState, event: Timeout) -> Outcome:
         return state, []
     timers = turn.content.settings.timers
     if event.stage == "warn":
-        return state, [SendText(timers.bot_warn_text)]
+        return state.evolve(idle_warned=True), [SendText(timers.bot_warn_text)]
     if event.stage == "end":
         return state.evolve(owner="ended"), [SendText(timers.bot_end_text), EndSession("inactive")]
     return state, []

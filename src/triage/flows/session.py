@@ -66,6 +66,8 @@ class SessionState:
     faq_attempts: tuple[FaqAttempt, ...] = ()
     offered: tuple[str, ...] = ()
     handoff: HandoffInfo | None = None
+    idle_warned: bool = False
+    """The inactivity warning was sent and nothing has happened since (the end timer runs)."""
 
     def evolve(self, **changes: Any) -> "SessionState":
         """Like ``dataclasses.replace``, at a third of its cost: the engine copies state on every move."""
