@@ -39,6 +39,7 @@ class Finding:
 
 
 _FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | dict.fromkeys(map(ord, "‐‑‒–—−"), "-")
+_FOLDABLE = re.compile("[\uff01-\uff5e‐‑‒–—−]")
 _SEP = r"[\-.]"
 _EDGE = r"[\dA-Za-z*]"
 _START = rf"(?<!{_EDGE})(?<!{_EDGE}{_SEP})"
@@ -50,8 +51,10 @@ _AREA = r"(?:2|[3-6][1-5]|70|50[2-8]|80)"
 """Seoul 02, the provinces 031-064, 070 internet phones, 0502-0508 안심번호, 080 toll-free.
 The 8-digit 대표번호 (15xx/16xx/18xx-xxxx) belong to businesses, not people, so they stay."""
 
-_WORTH_SCANNING = re.compile(r"[@＠]|\d(?:\W{0,2}\d){8}")
-"""Every kind needs an @ or at least nine digits in a row; most messages have neither."""
+_NUMBER_RUN = re.compile(r"\d(?:\W{0,2}\d){8,}")
+"""Every number kind needs nine digits or more, joined by at most two separators; rules only
+read such runs (and the character before, for ``+82`` and ``(02)``), so prices, dates and
+quantities elsewhere in a message cost nothing."""
 
 _CUES = re.compile(
     r"(?P<identifier>주문|송장|택배|배송|등기|상품|모델|시리얼|쿠폰|바코드|예약|접수|order|tracking|invoice|sku|serial)"
@@ -193,8 +196,8 @@ def _rule(kind: str, pattern: str, accepts: Callable[[re.Match[str]], bool] = _a
 
 _RESIDENT = r"(?P<front>\d{{6}})(?P<sep>-| |)(?P<back>[{genders}]\d{{6}})"
 
-_RULES = (
-    _rule("email", r"[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}"),
+_EMAIL = _rule("email", r"[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}")
+_NUMBER_RULES = (
     _rule("rrn", _START + _RESIDENT.format(genders="1-4") + _END,
           partial(_resident_number, check=_rrn_check)),
     _rule("frn", _START + _RESIDENT.format(genders="5-8") + _END,
@@ -214,11 +217,10 @@ _RULES = (
 )
 
 
-def _matches(rule: _Rule, text: str) -> Iterator[re.Match[str]]:
+def _matches(rule: _Rule, text: str, pos: int, endpos: int) -> Iterator[re.Match[str]]:
     """Every accepted match; after a rejected one the search resumes one character later, so
     a shorter number inside a rejected candidate still gets its turn."""
-    pos = 0
-    while match := rule.pattern.search(text, pos):
+    while match := rule.pattern.search(text, pos, endpos):
         if rule.accepts(match):
             yield match
             pos = match.end()
@@ -226,15 +228,26 @@ def _matches(rule: _Rule, text: str) -> Iterator[re.Match[str]]:
             pos = match.start() + 1
 
 
+def _scans(folded: str, has_at: bool) -> Iterator[tuple[_Rule, int, int]]:
+    """Which rule reads which stretch. A number rule's end test looks two characters past the
+    run (``(?!-\\d)``, ``(?!\\s?원)``), so its stretch ends two characters later."""
+    if has_at:
+        yield _EMAIL, 0, len(folded)
+    for run in _NUMBER_RUN.finditer(folded):
+        for rule in _NUMBER_RULES:
+            yield rule, max(0, run.start() - 1), run.end() + 2
+
+
 def find_pii(text: str) -> list[Finding]:
     """Personal data in ``text``, sorted and non-overlapping. Where candidates overlap, the
     leftmost wins, then the longest, then the kind listed first in ``KINDS``."""
-    if not _WORTH_SCANNING.search(text):
+    has_at = "@" in text or "＠" in text
+    if not has_at and not _NUMBER_RUN.search(text):
         return []
-    folded = text.translate(_FOLD)
+    folded = text.translate(_FOLD) if _FOLDABLE.search(text) else text
     candidates = sorted(
         (match.start(), -match.end(), KINDS.index(rule.kind), rule.kind)
-        for rule in _RULES for match in _matches(rule, folded)
+        for rule, pos, endpos in _scans(folded, has_at) for match in _matches(rule, folded, pos, endpos)
     )
     findings: list[Finding] = []
     for start, negative_end, _, kind in candidates:
