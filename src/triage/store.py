@@ -14,6 +14,7 @@ parameterised SQL, which sqlite3 prepares once and caches.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -108,6 +109,40 @@ class EventRecord:
 
 
 @dataclass(frozen=True)
+class TicketRow:
+    """A handoff ticket as stored; ``ticket`` is ``queue.Ticket.to_dict()``, opaque to the store.
+
+    ``user_at`` is the customer's last message while the ticket is open and ``stage`` the last
+    inactivity stage sent since then: the handoff timers read both without loading sessions.
+    """
+
+    id: str
+    session_id: str
+    user_key: str
+    queue: str
+    status: str  # waiting | assigned | closed
+    agent_id: str | None
+    ticket: dict[str, Any]
+    packet: dict[str, Any]
+    notice: dict[str, Any]
+    offline: bool
+    user_at: float
+    stage: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    """What an agent said about themselves (presence, capacity); the rest lives in triage.yaml."""
+
+    id: str
+    presence: str
+    max_concurrent: int
+    updated_at: float
+
+
+@dataclass(frozen=True)
 class NewOutbox:
     """An outbound call to make; ``serial`` is fixed here so every retry reuses it."""
 
@@ -146,6 +181,8 @@ class Commit:
     transcript: list[TranscriptEntry] = field(default_factory=list)
     outbox: list[NewOutbox] = field(default_factory=list)
     events: list[NewEvent] = field(default_factory=list)
+    tickets: list[TicketRow] = field(default_factory=list)
+    agents: list[AgentRow] = field(default_factory=list)
 
 
 class Store(Protocol):
@@ -171,6 +208,12 @@ class Store(Protocol):
     def transcript(self, session_id: str) -> list[TranscriptEntry]: ...
     def events(self, since: float | None = None, until: float | None = None,
                kinds: Sequence[str] | None = None) -> list[EventRecord]: ...
+    def tickets(self, statuses: Sequence[str] = ("waiting", "assigned"),
+                closed_since: float | None = None) -> list[TicketRow]: ...
+    def get_ticket(self, ticket_id: str) -> TicketRow | None: ...
+    def open_ticket_of(self, session_id: str) -> TicketRow | None: ...
+    def agent_rows(self) -> list[AgentRow]: ...
+    def events_after(self, last_id: int, kinds: Sequence[str], limit: int = 500) -> list[EventRecord]: ...
     def close(self) -> None: ...
 
 
@@ -214,6 +257,16 @@ def _create_v1(db: sqlite_utils.Database) -> None:
         pk="id", not_null={"kind", "data", "at"})
     db["events"].create_index(["at"], "events_by_at")
     db["events"].create_index(["kind", "at"], "events_by_kind")
+    db["tickets"].create(
+        {"id": str, "session_id": str, "user_key": str, "queue": str, "status": str, "agent_id": str,
+         "ticket": str, "packet": str, "notice": str, "offline": int, "user_at": float, "stage": str,
+         "created_at": float, "updated_at": float},
+        pk="id", not_null={"session_id", "user_key", "queue", "status", "ticket", "packet", "notice", "offline",
+                           "user_at", "created_at", "updated_at"})
+    db["tickets"].create_index(["status", "user_at"], "tickets_open")
+    db["tickets"].create_index(["user_key", "created_at"], "tickets_by_user")
+    db["agents"].create({"id": str, "presence": str, "max_concurrent": int, "updated_at": float},
+                        pk="id", not_null={"presence", "max_concurrent", "updated_at"})
 
 
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _create_v1}
@@ -310,6 +363,8 @@ _OUTBOX = ("id, user_key, session_id, kind, serial, body, attempts, next_attempt
            "last_error, created_at")
 _TRANSCRIPT = "session_id, direction, sender, kind, text, data, at"
 _EVENT = "id, kind, session_id, user_key, data, at"
+_TICKET = ("id, session_id, user_key, queue, status, agent_id, ticket, packet, notice, offline, user_at, stage, "
+           "created_at, updated_at")
 
 
 def _inbox(row: tuple) -> InboxItem:
@@ -336,6 +391,10 @@ def _event(row: tuple) -> EventRecord:
     return EventRecord(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
 
 
+def _ticket(row: tuple) -> TicketRow:
+    return TicketRow(*row[:6], json.loads(row[6]), json.loads(row[7]), json.loads(row[8]), bool(row[9]), *row[10:])
+
+
 _UPSERT_USER = (
     f"INSERT INTO users({_USER}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_key) DO UPDATE SET "
     "first_seen = excluded.first_seen, last_seen = excluded.last_seen, sessions = excluded.sessions, "
@@ -350,6 +409,14 @@ _INSERT_TRANSCRIPT = f"INSERT INTO transcript({_TRANSCRIPT}) VALUES (?, ?, ?, ?,
 _INSERT_OUTBOX = ("INSERT INTO outbox(user_key, session_id, kind, serial, body, attempts, next_attempt_at, "
                   "status, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, 'pending', ?)")
 _INSERT_EVENT = "INSERT INTO events(kind, session_id, user_key, data, at) VALUES (?, ?, ?, ?, ?)"
+_UPSERT_TICKET = (
+    f"INSERT INTO tickets({_TICKET}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+    "queue = excluded.queue, status = excluded.status, agent_id = excluded.agent_id, ticket = excluded.ticket, "
+    "packet = excluded.packet, notice = excluded.notice, offline = excluded.offline, user_at = excluded.user_at, "
+    "stage = excluded.stage, updated_at = excluded.updated_at")
+_UPSERT_AGENT = (
+    "INSERT INTO agents(id, presence, max_concurrent, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+    "presence = excluded.presence, max_concurrent = excluded.max_concurrent, updated_at = excluded.updated_at")
 _DUE_HEADS = (
     f"SELECT {_OUTBOX} FROM outbox AS o WHERE status = 'pending' AND next_attempt_at <= ? "
     "AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.status = 'pending' AND p.user_key = o.user_key "
@@ -449,6 +516,12 @@ class SqliteStore:
                 for t in commit.transcript])
             conn.executemany(_INSERT_EVENT, [
                 (e.kind, e.session_id, e.user_key, _dump(e.data), e.at) for e in commit.events])
+            conn.executemany(_UPSERT_TICKET, [
+                (t.id, t.session_id, t.user_key, t.queue, t.status, t.agent_id, _dump(t.ticket), _dump(t.packet),
+                 _dump(t.notice), int(t.offline), t.user_at, t.stage, t.created_at, t.updated_at)
+                for t in commit.tickets])
+            conn.executemany(_UPSERT_AGENT, [(a.id, a.presence, a.max_concurrent, a.updated_at)
+                                             for a in commit.agents])
             return [conn.execute(_INSERT_OUTBOX, (o.user_key, o.session_id, o.kind, o.serial, _dump(o.body),
                                                   o.not_before, commit.at)).lastrowid
                     for o in commit.outbox]
@@ -499,6 +572,37 @@ class SqliteStore:
                 f"UPDATE outbox SET status = 'dropped', last_error = ?, done_at = ? "
                 f"WHERE user_key = ? AND status = 'pending' {scope}", (_clean(reason), now, user_key, *params))
         return cursor.rowcount
+
+    # -- handoff: tickets, agents and the event feed ------------------------------------------
+
+    def tickets(self, statuses: Sequence[str] = ("waiting", "assigned"), closed_since: float | None = None
+                ) -> list[TicketRow]:
+        """Open tickets (and those closed since ``closed_since``, for handle times), oldest first."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._conn.execute(
+            f"SELECT {_TICKET} FROM tickets WHERE status IN ({marks}) OR (status = 'closed' AND updated_at >= ?) "
+            "ORDER BY created_at, id", (*statuses, math.inf if closed_since is None else closed_since))
+        return [_ticket(row) for row in rows]
+
+    def get_ticket(self, ticket_id: str) -> TicketRow | None:
+        row = self._conn.execute(f"SELECT {_TICKET} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        return _ticket(row) if row else None
+
+    def open_ticket_of(self, session_id: str) -> TicketRow | None:
+        row = self._conn.execute(f"SELECT {_TICKET} FROM tickets WHERE session_id = ? AND status != 'closed' "
+                                 "ORDER BY created_at DESC LIMIT 1", (session_id,)).fetchone()
+        return _ticket(row) if row else None
+
+    def agent_rows(self) -> list[AgentRow]:
+        rows = self._conn.execute("SELECT id, presence, max_concurrent, updated_at FROM agents ORDER BY id")
+        return [AgentRow(*row) for row in rows]
+
+    def events_after(self, last_id: int, kinds: Sequence[str], limit: int = 500) -> list[EventRecord]:
+        """The feed an SSE client resumes from: ids only grow, so ``Last-Event-ID`` is exact."""
+        marks = ", ".join("?" for _ in kinds)
+        rows = self._conn.execute(f"SELECT {_EVENT} FROM events WHERE id > ? AND kind IN ({marks}) ORDER BY id "
+                                  "LIMIT ?", (last_id, *kinds, limit))
+        return [_event(row) for row in rows]
 
     # -- reading back --------------------------------------------------------------------------
 
