@@ -57,14 +57,18 @@ read such runs (and the character before, for ``+82`` and ``(02)``), so prices, 
 quantities elsewhere in a message cost nothing."""
 
 _CUES = re.compile(
-    r"(?P<identifier>주문|송장|택배|배송|등기|상품|모델|시리얼|쿠폰|바코드|예약|접수|order|tracking|invoice|sku|serial)"
-    r"|(?P<bank>은행|뱅크|(?<!\[)계좌|예금주|입금|송금|이체|무통장|국민|신한|농협|우체국|새마을|신협|수협)"
+    r"(?P<identifier>주문|송장|택배|배송|등기|상품|모델|시리얼|쿠폰|바코드|예약|접수"
+    r"|order|tracking|invoice|sku|serial)"
+    r"|(?P<bank>은행|뱅크|(?<!\[)계좌|예금주|입금|송금|이체|무통장"
+    r"|국민|신한|농협|우체국|새마을|신협|수협)"
     r"|(?P<business>사업자)"
     r"|(?P<payment>카드|결제|card)",
     re.IGNORECASE,
 )
-"""우리/하나/기업 are bank names too, but also everyday words ("we", "one", "company"); they
-count only inside 우리은행, 하나은행, 기업은행, which 은행 already covers."""
+"""Words that tell what a nearby number is. Payment words only matter by being nearer than an
+order word ("주문 취소하고 카드 ..."). 우리/하나/기업 are bank names but also everyday words
+("we", "one", "company"), so they count only as 우리은행 etc., which 은행 covers. A mask's own
+``[계좌번호]`` is no bank word, or masking one account would make the next number an account."""
 _CUE_BEFORE = 24
 _CUE_AFTER = 12
 
@@ -84,6 +88,8 @@ _BANK_LAYOUTS = frozenset({
 _RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 _BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
 _CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}
+_KEEP = {"rrn": (6, 0), "frn": (6, 0), "brn": (3, 0), "card": (0, 4)}
+"""Digits a mask keeps (first, last): the birth date, the tax office, a card's last four."""
 _PHONE_HEAD = re.compile(rf"{_COUNTRY}(?:{_MOBILE_PREFIX}|{_AREA})|\(?0(?:{_MOBILE_PREFIX}|{_AREA})")
 
 
@@ -111,18 +117,13 @@ def _birth_date_exists(front: str, gender: str) -> bool:
     return True
 
 
-def _rrn_check(digits: str) -> bool:
+def _resident_check(digits: str, offset: int) -> bool:
+    """Offset 11 for 주민등록번호; 외국인등록번호 use the same weights with offset 13."""
     total = sum(int(d) * w for d, w in zip(digits, _RRN_WEIGHTS))
-    return (11 - total % 11) % 10 == int(digits[12])
+    return (offset - total % 11) % 10 == int(digits[12])
 
 
-def _frn_check(digits: str) -> bool:
-    """외국인등록번호 used the same weights with the check digit shifted by two."""
-    total = sum(int(d) * w for d, w in zip(digits, _RRN_WEIGHTS))
-    return (13 - total % 11) % 10 == int(digits[12])
-
-
-def _resident_number(match: re.Match[str], check: Callable[[str], bool]) -> bool:
+def _resident_number(match: re.Match[str], offset: int) -> bool:
     """A real birth date and gender digit are required. Numbers issued since October 2020 end
     in random digits and may fail the check digit, so a separated ``YYMMDD-GNNNNNN`` is masked
     without it: that layout is the RRN's own. A bare 13-digit run must pass the check digit and
@@ -131,7 +132,7 @@ def _resident_number(match: re.Match[str], check: Callable[[str], bool]) -> bool
         return False
     if match["sep"]:
         return True
-    return check(match["front"] + match["back"]) and _cue(match) != "identifier"
+    return _resident_check(match["front"] + match["back"], offset) and _cue(match) != "identifier"
 
 
 def _luhn(digits: str) -> bool:
@@ -199,9 +200,9 @@ _RESIDENT = r"(?P<front>\d{{6}})(?P<sep>-| |)(?P<back>[{genders}]\d{{6}})"
 _EMAIL = _rule("email", r"[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}")
 _NUMBER_RULES = (
     _rule("rrn", _START + _RESIDENT.format(genders="1-4") + _END,
-          partial(_resident_number, check=_rrn_check)),
+          partial(_resident_number, offset=11)),
     _rule("frn", _START + _RESIDENT.format(genders="5-8") + _END,
-          partial(_resident_number, check=_frn_check)),
+          partial(_resident_number, offset=13)),
     _rule("mobile", rf"{_START}(?:{_COUNTRY}|0){_MOBILE_PREFIX}(?P<sep>{_SEP}| |)\d{{3,4}}(?P=sep)\d{{4}}{_END}"),
     _rule("landline", rf"{_START}(?:{_COUNTRY}|0){_AREA}(?P<sep>{_SEP}| |)\d{{3,4}}(?P=sep)\d{{4}}{_END}"),
     _rule("landline", rf"\(0{_AREA}\) ?\d{{3,4}}{_SEP}?\d{{4}}{_END}"),
@@ -285,8 +286,7 @@ def _masked(kind: str, span: str) -> str:
     if kind in ("mobile", "landline"):
         head = _PHONE_HEAD.match(span.translate(_FOLD))
         return _star_digits(span, sum(ch.isdecimal() for ch in head[0]) if head else 0, 4)
-    keep_head = {"rrn": 6, "frn": 6, "brn": 3}.get(kind, 0)
-    return _star_digits(span, keep_head, 4 if kind == "card" else 0)
+    return _star_digits(span, *_KEEP[kind])
 
 
 def _apply(text: str, findings: list[Finding]) -> str:
