@@ -327,13 +327,13 @@ def _enter_faq(turn: _Turn, state: SessionState, node: Faq, reason: str) -> _Mov
 def _enter_handoff(turn: _Turn, state: SessionState, node: Handoff, reason: str) -> _Move:
     settings = turn.content.settings
     queue = settings.queues.get(node.queue)
-    if node.closed and queue is not None and not is_open(queue, turn.now, settings.tz):
+    if node.closed and not node.offline and queue is not None and not is_open(queue, turn.now, settings.tz):
         return _Move(state, (Record("queue_closed", {"queue": node.queue}),), node.closed, reason)
     (message, summary), errors = _texts(turn, state, node.id, (node.message, node.summary))
     skills = node.skills or (queue.skills if queue else ())
     info = HandoffInfo(node.queue, node.priority, skills, summary, reason)
     sends = (SendText(message),) if message else ()
-    handoff = HandoffAction(info.queue, info.priority, info.skills, info.summary, info.reason)
+    handoff = HandoffAction(info.queue, info.priority, info.skills, info.summary, info.reason, node.offline)
     return _Move(state.evolve(owner="queue", handoff=info), (*errors, *sends, handoff))
 
 

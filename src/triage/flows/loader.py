@@ -29,7 +29,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "goto": (),
     "consent": ("agree", "decline", "agree_label", "decline_label"),
 }
-HANDOFF_KEYS = ("queue", "priority", "skills", "summary", "message")
+HANDOFF_KEYS = ("queue", "priority", "skills", "summary", "message", "offline")
 FAQ_KEYS = ("category",)
 ROUTE_KEYS = ("when", "goto", "category", "tags")
 CASE_KEYS = ("when", "goto")
@@ -341,7 +341,11 @@ class FileLoader:
             self.problem(options, "priority", f'priority must be one of {", ".join(model.PRIORITIES)}'
                                               f'{did_you_mean(priority, model.PRIORITIES)}')
             priority = "normal"
-        return Handoff(queue=queue.strip(), priority=priority, skills=self.strings(options.get("skills"), options, "skills"),
+        offline = options.get("offline", False)
+        if not isinstance(offline, bool):
+            self.problem(options, "offline", '"offline" must be true or false')
+            offline = False
+        return Handoff(offline=offline, queue=queue.strip(), priority=priority, skills=self.strings(options.get("skills"), options, "skills"),
                        summary=self.text(options.get("summary"), options, "summary"),
                        message=self.text(options.get("message"), options, "message"),
                        closed=self.target(spec.get("closed"), spec, "closed"), **common)

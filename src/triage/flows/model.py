@@ -142,6 +142,8 @@ class Handoff(Node):
     summary: Text | None = None
     message: Text | None = None
     closed: str | None = None
+    offline: bool = False
+    """A message for later: the ticket is created even while the queue is closed, and waits for it to open."""
 
     def targets(self) -> tuple[str, ...]:
         return (self.closed,) if self.closed else ()

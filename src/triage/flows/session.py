@@ -6,7 +6,7 @@ queue actions without the engine knowing either exists.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import Any, Literal, Mapping
 
@@ -74,9 +74,7 @@ class SessionState:
         return type(self)(**{**self.__dict__, **changes})
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["started_at"] = self.started_at.isoformat()
-        return data
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SessionState":
@@ -98,6 +96,22 @@ class SessionState:
             h["skills"] = tuple(h.get("skills") or ())
             values["handoff"] = HandoffInfo(**h)
         return cls(**values)
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy of a state: ``dataclasses.asdict`` deep-copies every leaf, and the
+    runtime serialises a state on every message, so this walks it once instead."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value):
+        return {name: plain(item) for name, item in value.__dict__.items()}
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
 
 
 # ---- events: what happened ---------------------------------------------------------------
@@ -176,6 +190,8 @@ class HandoffAction:
     skills: tuple[str, ...]
     summary: str
     reason: str
+    offline: bool = False
+    """A left message rather than a wait: no position updates, no waiting-room timers."""
 
 
 @dataclass(frozen=True)
