@@ -12,7 +12,6 @@ import hmac
 import ipaddress
 import json
 import logging
-from dataclasses import asdict
 from typing import Any, Callable
 
 from aiohttp import web
@@ -74,7 +73,7 @@ class Webhooks:
         except ProtocolError as exc:
             log.warning("rejected %s from %s: 400 %s", request.path, request.remote, exc.message)
             return error_response(400, "-400", exc.message)
-        payload = {k: v for k, v in asdict(event).items() if k not in ("raw", "sender_key")}
+        payload = {k: v for k, v in event.__dict__.items() if k not in ("raw", "sender_key")}
         item = self.accept(kind, event.user_key, dedupe(event), payload)
         if item is None:
             log.info("duplicate %s ignored (%s)", kind, dedupe(event))

@@ -1,0 +1,236 @@
+"""Load: N simulated users against `triage serve`, with a stub Kakao on loopback.
+
+Run: ``.venv/bin/python bench/load.py [--users 50] [--seconds 10]``. Prints figures; it is not a test.
+
+Each user is a closed loop: it sends a message to the server's webhook and waits until the
+stub Kakao has received the bot's reply before sending the next one, so "messages/s" counts
+messages answered end to end (webhook in, engine, SQLite, outbox, 상담톡 write out). Most
+messages are menu presses and one in ten is a typed FAQ question, as in a real day.
+
+In the same run the same load generator drives a bare aiohttp echo handler (parse JSON,
+answer {"code":"0"}) on this machine, and our throughput is printed as a ratio of it.
+Targets on a 2-core machine: >= 1,500 messages/s, webhook p99 < 20 ms, >= 25% of echo.
+The server runs in its own process; the generator and the stub share this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import aiohttp
+import yaml
+from aiohttp import web
+
+REPO = Path(__file__).parents[1]
+TRIAGE = str(Path(sys.executable).with_name("triage"))
+SENDER = "0123456789abcdef0123456789abcdef01234567"
+SCRIPT = ["주문/배송", "배송 조회", "처음으로", "취소/환불", "처음으로", "회원/멤버십", "처음으로",
+          "배송 언제 와요?", "처음으로", "주문/배송"]
+
+ECHO_SERVER = """
+import sys
+from aiohttp import web
+async def echo(request):
+    await request.json()
+    return web.json_response({"code": "0"})
+app = web.Application()
+app.router.add_post("/message", echo)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+class StubKakao(asyncio.Protocol):
+    """Accepts every 상담톡 call at once and wakes the user a write was for.
+
+    A bare asyncio protocol rather than an aiohttp app: it shares this process with the load
+    generator, and must not be what limits the figures.
+    """
+
+    arrived: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+    writes = 0
+    OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"code\":\"0\"}"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+            if not sep:
+                return
+            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            if len(rest) < length:
+                return
+            body, self.buffer = rest[:length], rest[length:]
+            if head.startswith(b"POST /v1/chat/write"):
+                StubKakao.writes += 1
+                StubKakao.arrived[json.loads(body)["user_key"]].set()
+            self.transport.write(self.OK)
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def wait_up(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(url) as response:
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(url)
+            await asyncio.sleep(0.1)
+
+
+def message(user: str, serial: int, text: str) -> dict:
+    return {"user_key": user, "sender_key": SENDER, "session_id": "9" + user[1:].zfill(8),
+            "time": int(time.time() * 1000), "serial_number": str(serial), "type": "text", "content": text}
+
+
+async def drive_triage(base: str, stub: type[StubKakao], users: int, seconds: float, pid: int) -> dict:
+    webhook, end_to_end = [], []
+    done = 0
+    serial = iter(range(10**12, 10**13))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=users * 2)) as http:
+
+        async def post(path: str, body: dict) -> float:
+            started = time.perf_counter()
+            async with http.post(base + path, json=body) as response:
+                await response.read()
+            return started
+
+        async def user(n: int, stop_at: float) -> None:
+            nonlocal done
+            key = f"u{n:07d}"
+            arrived = stub.arrived[key]
+            await post("/reference", {"user_key": key, "session_id": "9" + key[1:].zfill(8), "sender_key": SENDER,
+                                      "time": int(time.time() * 1000), "reference": {"extra": ""},
+                                      "last_reference": {}})
+            await asyncio.wait_for(arrived.wait(), 10)
+            step = 0
+            while time.perf_counter() < stop_at:
+                arrived.clear()
+                started = await post("/message", message(key, next(serial), SCRIPT[step % len(SCRIPT)]))
+                webhook.append(time.perf_counter() - started)
+                await asyncio.wait_for(arrived.wait(), 10)
+                end_to_end.append(time.perf_counter() - started)
+                done += 1
+                step += 1
+
+        warm_stop = time.perf_counter() + 2
+        await asyncio.gather(*(user(n, warm_stop) for n in range(users)))
+        webhook.clear(), end_to_end.clear()
+        done = 0
+        cpu = server_cpu_seconds(pid)
+        started = time.perf_counter()
+        await asyncio.gather(*(user(n + users, started + seconds) for n in range(users)))
+        elapsed = time.perf_counter() - started
+        cpu = server_cpu_seconds(pid) - cpu
+    return {"rate": done / elapsed, "webhook": webhook, "end_to_end": end_to_end,
+            "cpu_per_message": cpu / max(done, 1), "cpu_share": cpu / elapsed}
+
+
+async def drive_echo(base: str, users: int, seconds: float) -> float:
+    done = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=users * 2)) as http:
+
+        async def user(n: int, stop_at: float) -> None:
+            nonlocal done
+            serial = 0
+            while time.perf_counter() < stop_at:
+                async with http.post(base + "/message", json=message(f"e{n:07d}", serial, "배송 조회")) as response:
+                    await response.read()
+                serial += 1
+                done += 1
+
+        await asyncio.gather(*(user(n, time.perf_counter() + 1) for n in range(users)))
+        done = 0
+        started = time.perf_counter()
+        await asyncio.gather(*(user(n, started + seconds) for n in range(users)))
+        return done / (time.perf_counter() - started)
+
+
+def site(tmp: Path) -> Path:
+    root = tmp / "site"
+    for name in ("flows", "faq"):
+        shutil.copytree(REPO / name, root / name)
+    settings = yaml.safe_load((REPO / "triage.yaml").read_text(encoding="utf-8"))
+    for queue in settings.get("queues", {}).values():
+        queue.update(hours={"daily": "00:00-24:00"}, holidays="none", closed_days=[])
+    (root / "triage.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    return root
+
+
+async def main(users: int, seconds: float) -> None:
+    stub = StubKakao
+    stub_port, server_port, echo_port = free_port(), free_port(), free_port()
+    listener = await asyncio.get_running_loop().create_server(StubKakao, "127.0.0.1", stub_port)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = site(Path(tmp))
+        server = subprocess.Popen([TRIAGE, "serve", "--root", str(root), "--port", str(server_port),
+                                   "--db", str(Path(tmp) / "load.db"), "--kakao-url", f"http://127.0.0.1:{stub_port}",
+                                   "--log-level", "WARNING"], stdout=subprocess.DEVNULL)
+        echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(echo_port)])
+        try:
+            await wait_up(f"http://127.0.0.1:{server_port}/healthz")
+            await wait_up(f"http://127.0.0.1:{echo_port}/")
+            ours = await drive_triage(f"http://127.0.0.1:{server_port}", stub, users, seconds, server.pid)
+            bare = await drive_echo(f"http://127.0.0.1:{echo_port}", users, seconds)
+        finally:
+            for process in (server, echo):
+                process.terminate()
+                process.wait()
+    listener.close()
+    ms = 1000
+    print(f"users: {users}, measured {seconds:.0f} s after a 2 s warm-up, {os.cpu_count()} cores")
+    print(f"end to end:        {ours['rate']:>8,.0f} messages/s          (target >= 1,500)")
+    print(f"webhook latency:   p50 {statistics.median(ours['webhook']) * ms:6.2f} ms   "
+          f"p99 {percentile(ours['webhook'], 0.99) * ms:6.2f} ms   (target p99 < 20 ms)")
+    print(f"webhook -> write:  p50 {statistics.median(ours['end_to_end']) * ms:6.2f} ms   "
+          f"p99 {percentile(ours['end_to_end'], 0.99) * ms:6.2f} ms")
+    print(f"server CPU:        {ours['cpu_per_message'] * ms:6.2f} ms per message, {ours['cpu_share']:.0%} of one core "
+          f"busy -> {1 / ours['cpu_per_message']:,.0f} messages/s per server core")
+    print(f"bare aiohttp echo: {bare:>8,.0f} requests/s")
+    print(f"ratio:             {ours['rate'] / bare:>8.1%} of bare echo         (target >= 25%)")
+    print(f"stub Kakao writes: {stub.writes:,}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    options = parser.parse_args()
+    asyncio.run(main(options.users, options.seconds))
