@@ -216,6 +216,11 @@ class Store(Protocol):
     def events_after(self, last_id: int, kinds: Sequence[str], limit: int = 500) -> list[EventRecord]: ...
     def close(self) -> None: ...
 
+    # -- privacy: a user's data out, personal data erased (issue 6) ----------------------------
+    def events_of(self, user_key: str) -> list[EventRecord]: ...
+    def inbox_of(self, user_key: str) -> list[InboxItem]: ...
+    def erase(self, what: Erasure, scrub: Scrubbers, now: float, dry_run: bool = False) -> Erased: ...
+
 
 # ---- schema --------------------------------------------------------------------------------
 
@@ -630,3 +635,120 @@ class SqliteStore:
 
     def close(self) -> None:
         self._conn.close()
+
+    # -- privacy: a user's data out, personal data erased (issue 6) ----------------------------
+
+    def events_of(self, user_key: str) -> list[EventRecord]:
+        rows = self._conn.execute(f"SELECT {_EVENT} FROM events WHERE user_key = ? ORDER BY at, id", (user_key,))
+        return [_event(row) for row in rows]
+
+    def inbox_of(self, user_key: str) -> list[InboxItem]:
+        rows = self._conn.execute(f"SELECT {_INBOX} FROM inbox WHERE user_key = ? ORDER BY id", (user_key,))
+        return [_inbox(row) for row in rows]
+
+    def erase(self, what: Erasure, scrub: Scrubbers, now: float, dry_run: bool = False) -> Erased:
+        """Delete what only serves one person (transcripts, inbox payloads, sent outbox rows, the
+        user row) and strip the person from what feeds reports (sessions, events), in one
+        transaction. Stripped rows lose their user key (events: NULL, sessions: '', which no
+        webhook can carry), so they are never selected again: running it twice changes nothing.
+        ``dry_run`` counts the same rows and writes nothing.
+        """
+        scopes = _erasure_scopes(what)
+        if dry_run:
+            return Erased(**{table: self._conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}",
+                                                       params).fetchone()[0]
+                             for table, (where, params) in scopes.items()})
+        with self._write() as conn:
+            deleted = {table: conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
+                       for table, (where, params) in scopes.items() if table in _ERASED_TABLES}
+            sessions = [_session(row) for row in conn.execute(
+                f"SELECT {_SESSION} FROM sessions WHERE {scopes['sessions'][0]}", scopes["sessions"][1])]
+            conn.executemany(
+                "UPDATE sessions SET user_key = '', state = ?, reference = ?, status = 'ended', "
+                "ended_at = COALESCE(ended_at, ?), end_reason = COALESCE(end_reason, 'forgotten') WHERE id = ?",
+                [(_dump(scrub.state(s.state)), _dump(scrub.reference(s.reference)), now, s.id) for s in sessions])
+            events = [_event(row) for row in conn.execute(
+                f"SELECT {_EVENT} FROM events WHERE {scopes['events'][0]}", scopes["events"][1])]
+            conn.executemany("UPDATE events SET user_key = NULL, data = ? WHERE id = ?",
+                             [(_dump(scrub.event(e.kind, e.data)), e.id) for e in events])
+        return Erased(**deleted, sessions=len(sessions), events=len(events))
+
+
+# ---- privacy: what to erase, how to strip it, what was done (issue 6) ----------------------
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """Whose personal data to erase: everything older than ``before`` (the retention purge),
+    or everything of one ``user_key`` (a deletion request). Build it with the class methods."""
+
+    before: float | None = None
+    user_key: str | None = None
+
+    @classmethod
+    def older_than(cls, cutoff: float) -> Erasure:
+        return cls(before=cutoff)
+
+    @classmethod
+    def of_user(cls, user_key: str) -> Erasure:
+        """An empty key would select every row already stripped of its user, so it is refused."""
+        if not user_key:
+            raise ValueError("a user key is needed")
+        return cls(user_key=user_key)
+
+
+@dataclass(frozen=True)
+class Scrubbers:
+    """The privacy rules the store applies to rows it keeps: it knows the columns, the caller
+    knows which values are personal."""
+
+    state: Callable[[dict[str, Any]], dict[str, Any]]
+    reference: Callable[[dict[str, Any]], dict[str, Any]]
+    event: Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Erased:
+    """Rows deleted (transcript, inbox, outbox, users) and rows stripped of personal data
+    (sessions, events) by one ``erase``, or that a dry run would touch."""
+
+    transcript: int = 0
+    inbox: int = 0
+    outbox: int = 0
+    users: int = 0
+    sessions: int = 0
+    events: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(vars(self).values())
+
+
+_ERASED_TABLES = ("transcript", "inbox", "outbox", "users")
+"""Rows that only serve one person and are deleted; sessions and events are kept, stripped."""
+
+
+def _erasure_scopes(what: Erasure) -> dict[str, tuple[str, tuple[Any, ...]]]:
+    """Table -> the WHERE clause (and its parameters) selecting what ``what`` erases there.
+
+    Deletion comes first and sessions last, so a user's transcript is still found through
+    the sessions that carry their key. Unprocessed inbox rows and unsent outbox rows of the
+    retention purge are work in progress, never old enough to purge.
+    """
+    if what.user_key is not None:
+        key = (what.user_key,)
+        return {"transcript": ("session_id IN (SELECT id FROM sessions WHERE user_key = ?)", key),
+                "inbox": ("user_key = ? AND processed_at IS NOT NULL", key),
+                "outbox": ("user_key = ?", key),
+                "users": ("user_key = ?", key),
+                "sessions": ("user_key = ?", key),
+                "events": ("user_key = ?", key)}
+    if what.before is None:
+        raise ValueError("an erasure needs a cutoff or a user key")
+    cutoff = (what.before,)
+    return {"transcript": ("at < ?", cutoff),
+            "inbox": ("received_at < ? AND processed_at IS NOT NULL", cutoff),
+            "outbox": ("created_at < ? AND status != 'pending'", cutoff),
+            "users": ("last_seen < ?", cutoff),
+            "sessions": ("status = 'ended' AND ended_at < ? AND user_key != ''", cutoff),
+            "events": ("at < ? AND user_key IS NOT NULL", cutoff)}
