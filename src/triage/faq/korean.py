@@ -42,7 +42,7 @@ _CONSONANTS = frozenset(INITIALS) | frozenset(f for f in FINALS if f)
 _VOWELS = frozenset(MEDIALS)
 
 PARTICLES = ("에서는", "으로는", "이랑", "에서", "으로", "까지", "부터", "한테", "에게", "이나", "은", "는", "이",
-             "가", "을", "를", "에", "로", "도", "만", "의", "와", "과", "랑", "나")
+             "가", "을", "를", "에", "로", "도", "만", "의", "와", "과", "랑", "나", "쯤")
 ENDINGS = ("인가요", "하나요", "는데요", "었나요", "았나요", "했나요", "되나요", "되나여", "주세요", "할까요", "될까요",
            "이에요", "인데요", "입니다", "합니다", "습니다", "나요", "까요", "예요", "에요", "해요", "돼요", "되요",
            "가요", "어요", "아요", "이요", "죠", "요")
@@ -50,6 +50,8 @@ ENDINGS = ("인가요", "하나요", "는데요", "었나요", "았나요", "했
 _MIN_STEM = 2
 _ENDING = re.compile(f"(?:{'|'.join(ENDINGS)})$")
 _PARTICLE = re.compile(f"(?:{'|'.join(PARTICLES)})$")
+_LONG_PARTICLE = re.compile(f"(?:{'|'.join(p for p in PARTICLES if len(p) > 1)})$")
+"""Two-syllable particles are safe to cut after a one-syllable noun (앱에서 -> 앱); 포도 keeps its 도."""
 
 _CONJOINING = str.maketrans(
     {**{0x1100 + i: c for i, c in enumerate(INITIALS)}, **{0x1161 + i: c for i, c in enumerate(MEDIALS)},
@@ -104,9 +106,11 @@ def strip_suffixes(word: str) -> str:
         word = word[: ending.start()]
         if ending.group() == "까요":
             word = _drop_final_rieul(word)
-    particle = _PARTICLE.search(word, _MIN_STEM)
-    if particle:
-        return word[: particle.start()]
+    for _ in range(2):
+        particle = _PARTICLE.search(word, _MIN_STEM) or _LONG_PARTICLE.search(word, 1)
+        if not particle:
+            break
+        word = word[: particle.start()]
     return word
 
 
@@ -231,3 +235,64 @@ def apply_synonyms(text: str, table: SynonymTable) -> str:
 def canonical(text: str, table: SynonymTable = ()) -> str:
     """The form questions are compared in: folded, particles stripped, no spaces, synonyms applied."""
     return apply_synonyms(strip_particles(text).replace(" ", ""), table)
+
+
+VERB_TAILS = ("하는거", "했는데", "하는데", "하려고", "하려면", "하려는", "되는데", "됐는데", "하는법", "해주세", "한거", "할거",
+              "한지", "해야", "해서", "하고", "할래", "할게", "하는", "하면", "해주", "해줘", "되고", "되는", "되면", "주세",
+              "된", "됐", "됨", "되", "돼", "할", "한", "해", "했", "하")
+"""What turns a noun into a verb (반품하고, 취소돼, 입금했는데): cut so both forms meet at the noun."""
+_VERB_TAIL = re.compile(f"(?:{'|'.join(VERB_TAILS)})$")
+
+FILLERS = frozenset({
+    "좀", "혹시", "제가", "저", "저는", "내", "그", "그냥", "진짜", "정말", "너무", "지금", "방금", "자꾸", "계속",
+    "어떻게", "어떡", "왜", "이렇게", "얼른", "빨리", "알려", "알려주", "알고", "싶", "궁금", "문의", "질문",
+    "가능", "수", "있", "거", "것", "건", "게", "방법", "법", "요", "네", "및", "다", "주", "줘", "드려", "드립",
+})
+"""Words that pad a question without saying what it is about; dropped on both sides."""
+
+
+def strip_verb_tail(word: str) -> str:
+    """반품하고 -> 반품, 안되 -> 안; a word that is all tail (해, 되는) has nothing left."""
+    tail = _VERB_TAIL.search(word)
+    return word[: tail.start()] if tail else word
+
+
+def terms(text: str, table: SynonymTable = ()) -> tuple[str, ...]:
+    """The words that say what a question is about: endings, particles, verb tails and filler gone,
+    synonyms applied. Word-level matching and weighting work on these."""
+    found = []
+    for word in fold(text).split():
+        word = strip_verb_tail(strip_suffixes(word))
+        if word and word not in FILLERS:
+            found.append(apply_synonyms(word, table))
+    return tuple(found)
+
+
+def segment(word: str, known: frozenset[str] | set[str]) -> tuple[str, ...]:
+    """A run-together word split into known words (배송기간 -> 배송 기간, 배송이언제 -> 배송 언제).
+
+    Each part has two characters or more, with one-syllable particles allowed between them;
+    a word that does not split completely is kept whole, so 로켓배송 stays one unknown word.
+    """
+    if word in known or len(word) < 4:
+        return (word,)
+    best: list[tuple[str, ...] | None] = [None] * (len(word) + 1)
+    best[0] = ()
+    for end in range(2, len(word) + 1):
+        for start in range(end):
+            parts = best[start]
+            if parts is None:
+                continue
+            piece = word[start:end]
+            if piece in known and len(piece) >= 2:
+                found = parts + (piece,)
+            elif len(piece) == 1 and piece in _GAP_PARTICLES and parts:
+                found = parts
+            else:
+                continue
+            if best[end] is None or len(found) < len(best[end]):
+                best[end] = found
+    return best[-1] or (word,)
+
+
+_GAP_PARTICLES = frozenset(p for p in PARTICLES if len(p) == 1)

@@ -1,0 +1,197 @@
+"""How well one query matches one phrasing, by several routes, each scored 0..100.
+
+Users rarely type an FAQ question as written. They pad it (혹시 ... 알려주세요), reorder it,
+misspell a word by a keystroke, or send only initials. No single scorer sees all of that, so
+each route answers one habit and the best route wins:
+
+- identical text, or identical once spacing, particles or synonyms are normalised (100);
+- content words, weighted by how much each says (IDF) and matched one by one, allowing a
+  keystroke typo (배숑 ~ 배송) or a compound (배송비 ~ 배송): a soft F-measure of the two sides;
+- the content words run together, by syllables and by jamo, for run-on text (배송이언제되나요);
+- 초성 against a phrasing's initials, whole, as a prefix, or word by word.
+
+Everything here is pure; ``Form`` is computed once per phrasing at build time and once per query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Sequence
+
+from rapidfuzz import fuzz
+
+from triage.faq import korean
+from triage.faq.model import Route
+
+Weight = Callable[[str], float]
+
+SAME_TERMS = 98.0
+"""The same content words with different filler: as good as identical, one point under a spelling."""
+TYPO_SIMILARITY = 0.75
+"""Jamo similarity (0..1) from which two words count as one misspelled (배숑/배송 0.8, 환율/환불 0.71)."""
+RECALL_BETA = 1.5
+"""Recall of the query's words counts more than coverage of the phrasing: users ask partial questions."""
+LENIENCY = 0.7
+"""Exponent (< 1) that lifts partial word matches: half the weighted words in common reads as 62, a
+guess worth offering, while unrelated text stays low."""
+RUN_ON_WEIGHT = 0.92
+"""Run-together comparison ignores word boundaries, so it is weaker evidence than matched words."""
+ENTRY_WEIGHT = 0.9
+"""Words spread over an entry's phrasings count for less than the same words in one phrasing."""
+CHOSUNG_MISS_PENALTY = 2
+"""Initials carry little information, so each point of mismatch costs double."""
+CHOSUNG_PREFIX = 88.0
+"""Initials that start a phrasing (ㅌㅂㅅ for 택배사가 어디예요): likely, never certain."""
+MIN_PREFIX = 3
+"""Fewer initials than this start too many phrasings to mean one (ㅎㅇ is 회원, 환율, 하이...)."""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A text in every form it is compared in."""
+
+    text: str
+    folded: str
+    compact: str
+    plain: str
+    key: str
+    terms: tuple[str, ...]
+    core: str
+    jamo: str
+    initials: str
+    word_initials: tuple[str, ...]
+
+
+def form(text: str, table: korean.SynonymTable = (), known: frozenset[str] = frozenset()) -> Form:
+    """``known`` holds the FAQ's own words, to split run-together words into (배송기간 -> 배송 기간)."""
+    folded = korean.fold(text)
+    terms = tuple(part for term in korean.terms(folded, table) for part in korean.segment(term, known))
+    core = "".join(terms)
+    return Form(text, folded, folded.replace(" ", ""), korean.canonical(folded), korean.canonical(folded, table),
+                terms, core, _jamo(core), korean.chosung(folded), tuple(korean.chosung(t) for t in korean.terms(folded)))
+
+
+@lru_cache(maxsize=65536)
+def _jamo(text: str) -> str:
+    """Words repeat across thousands of phrasings; decompose each once."""
+    return korean.jamo(text)
+
+
+def contains(a: str, b: str) -> bool:
+    """One word inside the other, as in compounds (배송 in 배송비, 조회 in 배송조회)."""
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= 2 and short in long
+
+
+def term_similarity(a: str, b: str) -> float:
+    """1 for the same word, less for a compound containing it or a keystroke typo, else 0."""
+    if a == b:
+        return 1.0
+    if contains(a, b):
+        return 0.5 + 0.5 * min(len(a), len(b)) / max(len(a), len(b))
+    if min(len(a), len(b)) < 2 and not _same_verb(a, b):
+        return 0.0
+    return fuzz.ratio(_jamo(a), _jamo(b), score_cutoff=TYPO_SIMILARITY * 100) / 100
+
+
+def _same_verb(a: str, b: str) -> bool:
+    """One-syllable verb forms of one stem (오/와/왔, 보/봐) share the initial and the vowel's first stroke."""
+    first, second = _jamo(a[0]), _jamo(b[0])
+    return len(a) == len(b) == 1 and first[:2] == second[:2]
+
+
+class TermMatcher:
+    """One query's words against any phrasing's words, with each word pair compared once."""
+
+    def __init__(self, terms: Sequence[str], weight: Weight):
+        self.terms = tuple(terms)
+        self.weights = tuple(weight(t) for t in self.terms)
+        self.weight = weight
+        self._rows: dict[str, tuple[float, ...]] = {}
+
+    def row(self, term: str) -> tuple[float, ...]:
+        found = self._rows.get(term)
+        if found is None:
+            found = self._rows[term] = tuple(term_similarity(q, term) for q in self.terms)
+        return found
+
+    def recall(self, terms: Sequence[str]) -> float:
+        """Weighted share of the query's words found among ``terms``, 0..1."""
+        if not self.terms:
+            return 0.0
+        best = [0.0] * len(self.terms)
+        for term in terms:
+            best = [max(pair) for pair in zip(best, self.row(term))]
+        return sum(w * b for w, b in zip(self.weights, best)) / sum(self.weights)
+
+    def score(self, terms: Sequence[str]) -> tuple[float, bool]:
+        """A recall-leaning F-measure of weighted word matches, and whether it took a typo to get there."""
+        if not self.terms or not terms:
+            return 0.0, False
+        best = [0.0] * len(self.terms)
+        partner = [""] * len(self.terms)
+        covered = total = 0.0
+        for term in terms:
+            row = self.row(term)
+            weight = self.weight(term)
+            covered += weight * max(row)
+            total += weight
+            for i, similarity in enumerate(row):
+                if similarity > best[i]:
+                    best[i], partner[i] = similarity, term
+        recall = sum(w * b for w, b in zip(self.weights, best)) / sum(self.weights)
+        precision = covered / total
+        if not recall or not precision:
+            return 0.0, False
+        beta = RECALL_BETA ** 2
+        typo = any(0 < b < 1 and not contains(q, p) for q, b, p in zip(self.terms, best, partner))
+        return 100 * ((1 + beta) * precision * recall / (beta * precision + recall)) ** LENIENCY, typo
+
+
+def exact_route(query: Form, variant: Form) -> Route | None:
+    """The routes that make a phrasing and a query the same question."""
+    if query.folded == variant.folded:
+        return "exact"
+    if query.compact == variant.compact:
+        return "spacing"
+    if query.plain == variant.plain:
+        return "particles"
+    if query.key == variant.key:
+        return "synonym"
+    return None
+
+
+def text_score(query: Form, variant: Form, words: TermMatcher) -> tuple[float, Route]:
+    route = exact_route(query, variant)
+    if route is not None:
+        return 100.0, route
+    if query.terms and query.terms == variant.terms:
+        return SAME_TERMS, "synonym" if query.plain != query.key else "particles"
+    worded, typo = words.score(variant.terms)
+    by_words: Route = "jamo" if typo else "synonym" if query.plain != query.key else "fuzzy"
+    if min(len(query.terms), len(variant.terms)) != 1:
+        return worded, by_words
+    syllables = fuzz.ratio(query.core, variant.core) * RUN_ON_WEIGHT
+    typed = fuzz.ratio(query.jamo, variant.jamo) * RUN_ON_WEIGHT if len(query.core) == len(variant.core) else 0.0
+    best = max(worded, syllables, typed)
+    if best == worded:
+        return worded, by_words
+    return best, "jamo" if typed > syllables else "spacing"
+
+
+def entry_score(best: float, words: TermMatcher, vocabulary: Sequence[str]) -> float:
+    """The best phrasing's score, raised when the query's words appear across the entry's phrasings:
+    users mix words from several."""
+    return max(best, (best + ENTRY_WEIGHT * 100 * words.recall(vocabulary) ** LENIENCY) / 2)
+
+
+def chosung_score(initials: str, chunks: Sequence[str], variant: Form) -> float:
+    """Initials typed whole (ㅂㅅㅈㅎ), in words (ㅂㅅ ㅈㅎ), or as the start of a phrasing (ㅌㅂㅅ)."""
+    words = "".join(variant.word_initials)
+    if initials in (variant.initials, words) or tuple(chunks) == variant.word_initials:
+        return 100.0
+    if len(initials) >= MIN_PREFIX and (variant.initials.startswith(initials) or words.startswith(initials)):
+        return CHOSUNG_PREFIX + (100 - CHOSUNG_PREFIX) * len(initials) / max(len(variant.initials), 1)
+    close = max(fuzz.ratio(initials, variant.initials), fuzz.ratio(initials, words))
+    return max(0.0, 100 - CHOSUNG_MISS_PENALTY * (100 - close))
