@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from itertools import zip_longest
 from datetime import datetime
 from pathlib import Path
 
 from triage.analytics.period import HELP, PeriodError, moment
+from triage.analytics.replay import ERROR_KINDS, Input, Recorded, answers_of
+from triage.flows.session import Reference, UserInfo
 from triage.problems import errors
 from triage.settings import Settings, load_settings
-from triage.store import SqliteStore, StoreError, open_store
+from triage.store import EventRecord, SqliteStore, StoreError, TranscriptEntry, open_store
 
 
 class HistoryError(Exception):
@@ -68,3 +71,43 @@ def open_history(args: argparse.Namespace, settings: Settings) -> SqliteStore:
 def fail(exc: HistoryError) -> int:
     print(f"error: {exc}", file=sys.stderr)
     return 1
+
+
+# ---- recorded sessions, for replays -------------------------------------------------------------
+
+
+def recorded(store: SqliteStore, span: Period) -> tuple[list[Recorded], int]:
+    """Sessions started in the period with their inputs, and how many had no transcript left
+    (purged or forgotten): those cannot be replayed and are counted, not guessed at."""
+    events = store.events(span.since, span.until)
+    by_session: dict[str, list[EventRecord]] = {}
+    for event in events:
+        if event.session_id is not None and (event.kind == "session_start" or event.session_id in by_session):
+            by_session.setdefault(event.session_id, []).append(event)
+    sessions: list[Recorded] = []
+    for session_id, own in by_session.items():
+        rows = [t for t in store.transcript(session_id) if t.direction == "in" and t.sender == "user"]
+        if not rows:
+            continue
+        sessions.append(_recorded(store, session_id, own, rows))
+    return sessions, len(by_session) - len(sessions)
+
+
+def _recorded(store: SqliteStore, session_id: str, events: list[EventRecord],
+              rows: list[TranscriptEntry]) -> Recorded:
+    start = events[0]
+    record = store.get_session(session_id)
+    reference = Reference(**{k: str(v) for k, v in (record.reference if record else {}).items()
+                             if k in ("extra", "bot", "bot_event")})
+    user = record.state.get("user") if record else None
+    info = UserInfo(**user) if isinstance(user, dict) else UserInfo(start.user_key or "",
+                                                                    bool(start.data.get("returning")))
+    owners = [e.data.get("owner") for e in events if e.kind == "message_in"]
+    inputs = tuple(Input(row.kind, row.text or "", row.at, str(row.data.get("media_url") or ""))
+                   for row, owner in zip_longest(rows, owners[:len(rows)]) if owner not in ("queue", "agent"))
+    records = [(e.kind, e.data) for e in events]
+    return Recorded(session_id, start.at, reference, info, inputs,
+                    handed_off=any(e.kind == "handoff" for e in events),
+                    path=tuple(str(d.get("node")) for k, d in records if k == "node"),
+                    answers=answers_of(records),
+                    issues=frozenset((k, str(d.get("node") or "")) for k, d in records if k in ERROR_KINDS))
