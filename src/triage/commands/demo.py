@@ -21,6 +21,7 @@ from triage.commands.serve import banner
 from triage.flows.conversation import show_bubble, show_menu
 from triage.kakao.sim_client import SimRefused, SimUser
 from triage.kakao.simulator import SimChannel, SimConfig, make_sim_app
+from triage.privacy.logging import configure_logging
 from triage.problems import ContentError
 
 HELP = ("명령: 번호 = 버튼 누르기 · /extra topic=order = 그 extra로 상담하기 버튼 누르기 · /photo 사진 · "
@@ -41,6 +42,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(args: argparse.Namespace) -> int:
+    configure_logging("WARNING")
     try:
         return asyncio.run(_demo(args, sys.stdin, sys.stdout))
     except ContentError as exc:

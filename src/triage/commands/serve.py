@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 from aiohttp import web
 
 from triage.app import SETTINGS, ServeOptions, make_app
+from triage.privacy.logging import configure_logging
 from triage.problems import ContentError
 
 
@@ -50,7 +50,7 @@ def banner(app: web.Application) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level)
     app = build(args)
     if app is None:
         return 1

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from triage.kakao.protocol import SENDER_KEY_MAX
 from triage.kakao.simulator import SimChannel, SimConfig, make_sim_app
+from triage.privacy.logging import configure_logging
 from triage.problems import errors
 from triage.settings import Settings, load_settings
 
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if args.expiry_seconds <= 0:
         print("triage sim: --expiry-seconds must be positive", file=sys.stderr)
         return 2
+    configure_logging("INFO")
     config = sim_config(settings, args)
     channel = config.channels[0]
     print(f"상담톡 simulator listening on http://{args.host}:{args.port}\n"
