@@ -19,14 +19,17 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol
 
 from triage.faq.model import FaqEntry
 from triage.flows.graph import Reference, references
-from triage.flows.model import Ask, Consent, End, Faq, Flow, FlowSet, Handoff, Node, Say
+from triage.flows.loader import display_path
+from triage.flows.model import Ask, Check, Consent, End, Faq, Flow, FlowSet, Goto, Handoff, Node, Say
 from triage.flows.templates import Text, static_length
 from triage.problems import Problem, did_you_mean
 from triage.settings import Settings
+from triage.yamlmarks import line_of
 
 MAX_LINKS = 5
 MAX_BUTTONS = 10
@@ -48,6 +51,18 @@ class Site:
     queues: frozenset[str]
     categories: frozenset[str]
     queues_defined: bool
+    notice: Notice | None = None
+    faq_images: frozenset[str] = frozenset()
+    """Categories with an active FAQ entry that answers with an image first."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """triage.yaml's ``privacy.notice``, with where it is written."""
+
+    text: str
+    file: str
+    line: int
 
 
 def validate(flows: FlowSet, settings: Settings, faq: FaqEntries) -> list[Problem]:
@@ -56,6 +71,8 @@ def validate(flows: FlowSet, settings: Settings, faq: FaqEntries) -> list[Proble
         queues=frozenset(settings.queues) or frozenset({IMPLICIT_QUEUE}),
         categories=frozenset(e.category for e in faq.entries.values() if e.active),
         queues_defined=bool(settings.queues),
+        notice=_notice(settings),
+        faq_images=frozenset(e.category for e in faq.entries.values() if e.active and e.image is not None),
     )
     return [problem for rule in RULES for problem in rule(site)]
 
@@ -329,8 +346,132 @@ def empty_faq_categories(site: Site) -> list[Problem]:
             if isinstance(node, Faq) and node.faq_category is not None and node.faq_category not in site.categories]
 
 
+# ---- privacy (issue 6) ------------------------------------------------------------------
+
+def _notice(settings: Settings) -> Notice | None:
+    notice = settings.privacy.notice
+    if not notice:
+        return None
+    privacy = settings.raw.get("privacy") if isinstance(settings.raw, dict) else None
+    return Notice(notice, display_path(Path(settings.file), settings.root), line_of(privacy, "notice"))
+
+
+def _entries(flows: FlowSet, *, anywhere: bool) -> list[tuple[str, str]]:
+    """(how a session gets there, node) for each way in: the start and the routes, and with
+    ``anywhere`` also what can interrupt any node (keywords, fallbacks, on_max_misses)."""
+    entry = flows.entry_flow
+    found = [("start", _first_node(entry) or "")]
+    found += [(f"route (line {route.line})", route.goto) for route in entry.routes]
+    if anywhere:
+        found += [(f'keyword "{word}"', target) for word, target in flows.keywords.items()]
+        found += [(f"{key} of flow {flow.id}", target) for flow in flows.flows.values()
+                  for key, target in (("fallback", flow.fallback), ("on_max_misses", flow.on_max_misses)) if target]
+    return [(how, target) for how, target in found if target in flows.nodes]
+
+
+def _paths(flows: FlowSet, entries: list[tuple[str, str]],
+           moves: Callable[[Node], Iterable[str]]) -> dict[str, tuple[str, ...]]:
+    """Node -> the shortest way there, as (entry, node, ..., node): what an editor needs to see
+    to understand why a rule about "reachable" fired."""
+    paths: dict[str, tuple[str, ...]] = {}
+    todo = deque((target, (how, target)) for how, target in entries)
+    while todo:
+        node_id, path = todo.popleft()
+        if node_id in paths:
+            continue
+        paths[node_id] = path
+        todo.extend((nxt, (*path, nxt)) for nxt in moves(flows.nodes[node_id]) if nxt in flows.nodes)
+    return paths
+
+
+def _show(path: tuple[str, ...], flow: str) -> str:
+    how, *nodes = path
+    return f"{how}: " + " -> ".join(_as_written(n, flow) for n in nodes)
+
+
+def _has_text(texts: Iterable[Text | None]) -> bool:
+    return any(t is not None and t.source.strip() for t in texts)
+
+
+def _before_first_message(node: Node) -> tuple[str, ...]:
+    """Where a session can go from ``node`` at its start without having sent a message the
+    notice can ride on: only the moves that send nothing. The engine puts the notice on the
+    first text of the session's first turn, wherever it is; only a turn without any text gets
+    the notice alone, in front."""
+    match node:
+        case Say() if not (node.image or _has_text(node.texts) or node.links or node.buttons):
+            return (node.goto,) if node.goto else ()
+        case Faq():
+            return (node.not_found,)
+        case Handoff():
+            return (node.closed,) if node.closed else ()
+        case Check() | Goto():
+            return node.targets()
+        case _:
+            return ()
+
+
+def _sends_before_notice(site: Site, node: Node) -> tuple[int, str, str] | None:
+    """(line, what happens, how to fix it) when entering ``node`` first sends something the
+    notice cannot lead."""
+    match node:
+        case Say() if node.image:
+            return node.line_of("image"), "sends an image before any text", "send a text before the image"
+        case Say() if node.links and node.goto and not _has_text(node.texts):
+            return node.line_of("links"), "sends links without a text, then goes on", "give the links a text"
+        case Faq() if (node.faq_category in site.faq_images
+                       or (node.faq_category in (None, "session") and site.faq_images)):
+            return (node.line_of("faq"), "can answer with an FAQ entry whose image comes before its text",
+                    "send a text before this faq node")
+        case End() if not _has_text((node.text,)):
+            return node.line_of("end"), "ends the session before any message", "give end a goodbye text"
+        case _:
+            return None
+
+
+def notice_not_first(site: Site) -> list[Problem]:
+    """상담톡 requires the first automatic message to say the conversation is stored; the engine
+    adds ``privacy.notice`` to it, which fails only where the start path sends an image first,
+    ends silently, or the notice cannot fit in one message."""
+    notice = site.notice
+    if notice is None:
+        return []
+    problems = []
+    if len(notice.text) > MAX_TEXT:
+        problems.append(Problem(notice.file, notice.line, f"privacy.notice has {len(notice.text)} characters; it must "
+                                                          f"fit in the first message, at most {MAX_TEXT}"))
+    for node_id, path in _paths(site.flows, _entries(site.flows, anywhere=False), _before_first_message).items():
+        node = site.flows.nodes[node_id]
+        found = _sends_before_notice(site, node)
+        if found is not None:
+            line, what, fix = found
+            problems.append(Problem(node.file, line, f'"{node.name}" {what} on the start path '
+                                                     f"({_show(path, node.flow)}), so the privacy notice would "
+                                                     f"not be on the first message; {fix}"))
+    return problems
+
+
+def _until_consent(node: Node) -> tuple[str, ...]:
+    """Every move but a consent's ``agree``: what is reachable this way is reachable without consent."""
+    return (node.decline,) if isinstance(node, Consent) else node.targets()
+
+
+def personal_data_without_consent(site: Site) -> list[Problem]:
+    paths = _paths(site.flows, _entries(site.flows, anywhere=True), _until_consent)
+    problems = []
+    for node_id, path in paths.items():
+        node = site.flows.nodes[node_id]
+        if isinstance(node, Ask) and node.collects_pii:
+            why = "pii: true" if node.pii else f"validate: {node.validate}"
+            problems.append(Problem(node.file, node.line_of("ask"), f'ask "{node.name}" collects personal data ({why}) '
+                                                                   f"but is reached without consent "
+                                                                   f"({_show(path, node.flow)}); put a consent node "
+                                                                   f"before it and go on from its agree"))
+    return problems
+
+
 RULES: tuple[Callable[[Site], list[Problem]], ...] = (
     entry_without_start, missing_targets, too_many_choices, texts_too_long, labels_too_long, duplicate_labels,
     unreachable_nodes, loops_without_waiting, dead_ends, max_misses_without_target, unknown_queues,
-    empty_faq_categories,
+    empty_faq_categories, notice_not_first, personal_data_without_consent,
 )
