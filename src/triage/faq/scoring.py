@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import mul
 from typing import Callable, Sequence
 
 from rapidfuzz import fuzz
@@ -63,6 +64,15 @@ class Form:
     word_initials: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One phrasing of one entry, with the weight of each of its words."""
+
+    entry_id: str
+    form: Form
+    weights: tuple[float, ...]
+
+
 def form(text: str, table: korean.SynonymTable = (), known: frozenset[str] = frozenset()) -> Form:
     """``known`` holds the FAQ's own words, to split run-together words into (배송기간 -> 배송 기간)."""
     folded = korean.fold(text)
@@ -84,6 +94,7 @@ def contains(a: str, b: str) -> bool:
     return len(short) >= 2 and short in long
 
 
+@lru_cache(maxsize=1 << 16)
 def term_similarity(a: str, b: str) -> float:
     """1 for the same word, less for a compound containing it or a keystroke typo, else 0."""
     if a == b:
@@ -107,6 +118,7 @@ class TermMatcher:
     def __init__(self, terms: Sequence[str], weight: Weight):
         self.terms = tuple(terms)
         self.weights = tuple(weight(t) for t in self.terms)
+        self.total = sum(self.weights)
         self.weight = weight
         self._rows: dict[str, tuple[float, ...]] = {}
 
@@ -118,35 +130,30 @@ class TermMatcher:
 
     def recall(self, terms: Sequence[str]) -> float:
         """Weighted share of the query's words found among ``terms``, 0..1."""
-        if not self.terms:
-            return 0.0
-        best = [0.0] * len(self.terms)
-        for term in terms:
-            best = [max(pair) for pair in zip(best, self.row(term))]
-        return sum(w * b for w, b in zip(self.weights, best)) / sum(self.weights)
-
-    def score(self, terms: Sequence[str]) -> tuple[float, bool]:
-        """A recall-leaning F-measure of weighted word matches, and whether it took a typo to get there."""
         if not self.terms or not terms:
-            return 0.0, False
-        best = [0.0] * len(self.terms)
-        partner = [""] * len(self.terms)
-        covered = total = 0.0
-        for term in terms:
-            row = self.row(term)
-            weight = self.weight(term)
-            covered += weight * max(row)
-            total += weight
-            for i, similarity in enumerate(row):
-                if similarity > best[i]:
-                    best[i], partner[i] = similarity, term
-        recall = sum(w * b for w, b in zip(self.weights, best)) / sum(self.weights)
-        precision = covered / total
+            return 0.0
+        best = map(max, zip(*map(self.row, terms)))
+        return sum(map(mul, self.weights, best)) / self.total
+
+    def score(self, terms: Sequence[str], weights: Sequence[float]) -> float:
+        """A recall-leaning F-measure of weighted word matches; ``weights`` are those of ``terms``."""
+        if not self.terms or not terms:
+            return 0.0
+        rows = tuple(map(self.row, terms))
+        recall = sum(map(mul, self.weights, map(max, zip(*rows)))) / self.total
+        precision = sum(map(mul, weights, map(max, rows))) / sum(weights)
         if not recall or not precision:
-            return 0.0, False
+            return 0.0
         beta = RECALL_BETA ** 2
-        typo = any(0 < b < 1 and not contains(q, p) for q, b, p in zip(self.terms, best, partner))
-        return 100 * ((1 + beta) * precision * recall / (beta * precision + recall)) ** LENIENCY, typo
+        return 100 * ((1 + beta) * precision * recall / (beta * precision + recall)) ** LENIENCY
+
+    def needs_typo(self, terms: Sequence[str]) -> bool:
+        """Whether some query word met its best partner only through a keystroke typo."""
+        for i, asked in enumerate(self.terms):
+            best, partner = max((self.row(term)[i], term) for term in terms)
+            if 0 < best < 1 and not contains(asked, partner):
+                return True
+        return False
 
 
 def exact_route(query: Form, variant: Form) -> Route | None:
@@ -162,22 +169,40 @@ def exact_route(query: Form, variant: Form) -> Route | None:
     return None
 
 
-def text_score(query: Form, variant: Form, words: TermMatcher) -> tuple[float, Route]:
-    route = exact_route(query, variant)
-    if route is not None:
-        return 100.0, route
-    if query.terms and query.terms == variant.terms:
-        return SAME_TERMS, "synonym" if query.plain != query.key else "particles"
-    worded, typo = words.score(variant.terms)
-    by_words: Route = "jamo" if typo else "synonym" if query.plain != query.key else "fuzzy"
+def _run_on(query: Form, variant: Form) -> tuple[float, float]:
+    """Syllable and jamo similarity of the words run together, for text typed without spaces.
+
+    Only when one side is a single word: otherwise word boundaries are known and the word
+    route is the fairer judge. Jamo only for equal lengths, where it measures a typo rather
+    than two different words that happen to share letters.
+    """
     if min(len(query.terms), len(variant.terms)) != 1:
-        return worded, by_words
+        return 0.0, 0.0
     syllables = fuzz.ratio(query.core, variant.core) * RUN_ON_WEIGHT
     typed = fuzz.ratio(query.jamo, variant.jamo) * RUN_ON_WEIGHT if len(query.core) == len(variant.core) else 0.0
-    best = max(worded, syllables, typed)
-    if best == worded:
-        return worded, by_words
-    return best, "jamo" if typed > syllables else "spacing"
+    return syllables, typed
+
+
+def text_score(query: Form, variant: Variant, words: TermMatcher) -> float:
+    if exact_route(query, variant.form) is not None:
+        return 100.0
+    if query.terms and query.terms == variant.form.terms:
+        return SAME_TERMS
+    return max(words.score(variant.form.terms, variant.weights), *_run_on(query, variant.form))
+
+
+def explain(query: Form, variant: Variant, words: TermMatcher) -> Route:
+    """The route ``text_score`` took, for the few candidates shown: kept out of the hot loop."""
+    route = exact_route(query, variant.form)
+    if route is not None:
+        return route
+    terms = variant.form.terms
+    syllables, typed = _run_on(query, variant.form)
+    if query.terms != terms and max(syllables, typed) > words.score(terms, variant.weights):
+        return "jamo" if typed > syllables else "spacing"
+    if query.terms != terms and words.needs_typo(terms):
+        return "jamo"
+    return "synonym" if query.plain != query.key else "particles" if query.terms == terms else "fuzzy"
 
 
 def entry_score(best: float, words: TermMatcher, vocabulary: Sequence[str]) -> float:
