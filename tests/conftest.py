@@ -2,67 +2,32 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
-import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from loopback import copy_site, free_port
 from triage.app import ServeOptions, make_app
 from triage.kakao.sim_client import SimUser
 from triage.kakao.simulator import SimChannel, SimConfig, make_sim_app
 from triage.settings import load_settings
 
-REPO = Path(__file__).parents[1]
-
-
-def merge(base: dict, changes: dict) -> dict:
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
 
 @pytest.fixture
 def site(tmp_path: Path) -> Callable[..., Path]:
     """``site(settings_changes)``: the example site copied to tmp, with triage.yaml changed."""
-
-    def make(changes: dict | None = None) -> Path:
-        root = tmp_path / "site"
-        for name in ("flows", "faq"):
-            shutil.copytree(REPO / name, root / name)
-        settings = yaml.safe_load((REPO / "triage.yaml").read_text(encoding="utf-8"))
-        (root / "triage.yaml").write_text(yaml.safe_dump(merge(settings, changes or {}), allow_unicode=True),
-                                          encoding="utf-8")
-        return root
-
-    return make
+    return lambda changes=None: copy_site(tmp_path / "site", changes)
 
 
 @pytest.fixture
-def open_site(site: Callable[..., Path]) -> Callable[..., Path]:
-    """Like ``site``, with every example queue open around the clock, so tests never depend on the hour."""
-    open_all = {"hours": {"daily": "00:00-24:00"}, "holidays": "none", "closed_days": []}
-
-    def make(changes: dict | None = None) -> Path:
-        queues = {"queues": {name: dict(open_all) for name in ("general", "claims", "vip")}}
-        return site(merge(queues, changes or {}))
-
-    return make
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def open_site(tmp_path: Path) -> Callable[..., Path]:
+    """Like ``site``, with every example queue open around the clock."""
+    return lambda changes=None: copy_site(tmp_path / "site", changes, always_open=True)
 
 
 @dataclass
@@ -84,7 +49,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Live]]]:
     http = aiohttp.ClientSession()
 
     async def start(root: Path, **options: Any) -> Live:
-        server_port, sim_port = _free_port(), _free_port()
+        server_port, sim_port = free_port(), free_port()
         server_url, sim_url = f"http://127.0.0.1:{server_port}", f"http://127.0.0.1:{sim_port}"
         settings, _ = load_settings(root)
         options.setdefault("db", str(tmp_path / "triage.db"))

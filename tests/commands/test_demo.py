@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from loopback import free_port
+
 REPO = Path(__file__).parents[2]
 TRIAGE = str(Path(sys.executable).with_name("triage"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_the_demo_chats_through_the_simulator_and_the_server(tmp_path):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,18 +15,11 @@ from typing import Iterator
 
 import aiohttp
 import pytest
-import yaml
 
+from loopback import copy_site, free_port
 from triage.kakao.sim_client import SimUser
 
-REPO = Path(__file__).parents[2]
 TRIAGE = str(Path(sys.executable).with_name("triage"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20.0) -> None:
@@ -42,18 +33,6 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20.0) ->
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not come up in {timeout}s")
-
-
-def copy_site(root: Path) -> Path:
-    """The example site, with every queue open around the clock so escalations never depend on
-    when the tests run (after-hours behaviour has its own tests on a fixed clock)."""
-    for name in ("flows", "faq"):
-        shutil.copytree(REPO / name, root / name)
-    settings = yaml.safe_load((REPO / "triage.yaml").read_text(encoding="utf-8"))
-    for queue in settings.get("queues", {}).values():
-        queue.update(hours={"daily": "00:00-24:00"}, holidays="none", closed_days=[])
-    (root / "triage.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
-    return root
 
 
 @dataclass
@@ -109,7 +88,7 @@ class Stack:
 
 
 def make_stack(tmp: Path, *sim_flags: str) -> Iterator[Stack]:
-    stack = Stack(copy_site(tmp / "site"), tmp / "triage.db")
+    stack = Stack(copy_site(tmp / "site", always_open=True), tmp / "triage.db")
     try:
         stack.start_sim(*sim_flags)
         stack.start_server()
