@@ -227,14 +227,14 @@ def figures(events: Sequence[EventRecord], tz: tzinfo, end_nodes: frozenset[str]
         faq_accepted=verdicts["chosen"],
         faq_declined=verdicts["declined"],
         faq_not_found=verdicts["not_found"],
-        unanswered=tuple(cluster(shown(e.data.get("query", "")) for e in own
+        unanswered=tuple(cluster(shown(_text(e.data.get("query"))) for e in own
                                  if e.kind == "faq" and e.data.get("decision") in ("not_found", "declined"))),
         dropoff=_ranked(s.last_node or "(시작 전)" for s in left),
         time_to_handoff=spread(s.handoff_at - s.started_at for s in told if s.handoff_at is not None),
         queue_wait=spread(_durations(events, "assigned", "waited_seconds")),
         handling=spread(_durations(events, "closed", "handled_seconds")),
         extra_seen=_ranked(shown(s.extra) for s in told if s.extra),
-        extra_unmatched=_ranked(shown(e.data.get("extra", "")) for e in own if e.kind == "extra_unmatched"),
+        extra_unmatched=_ranked(shown(_text(e.data.get("extra"))) for e in own if e.kind == "extra_unmatched"),
         daily=_daily(told),
         node_visits=dict(Counter(e.data["node"] for e in own if e.kind == "node" and isinstance(e.data.get("node"), str))),
     )
