@@ -13,7 +13,9 @@ from triage.settings import FaqSettings
 
 MAX_SUGGESTIONS = 3
 UNKNOWN_REFUSE = 0.5
-"""When half the query's words appear in no FAQ entry, the question is about something else."""
+"""When half the query's words appear in no FAQ entry, the question is about something else..."""
+UNKNOWN_OVERRULED = 70.0
+"""...unless the rest matches this well (할부 몇개월까지 돼요, 신발 사이즈가 안 맞아요): then the bot asks."""
 
 
 def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
@@ -23,9 +25,10 @@ def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
 
     ``thresholds`` holds per-entry answer thresholds (None = the site's); ``answerable`` says
     whether an entry's required keywords appear in the query; ``unknown_share`` is the share of
-    the query's words no entry uses: any makes the bot ask rather than answer, many make it refuse.
+    the query's words no entry uses: any makes the bot ask rather than answer, many make it refuse
+    unless the best match is strong.
     """
-    if unknown_share >= UNKNOWN_REFUSE:
+    if unknown_share >= UNKNOWN_REFUSE and (not candidates or candidates[0].score < UNKNOWN_OVERRULED):
         return Decision("not_found", query)
     offered = tuple(c for c in candidates if c.score >= settings.suggest)[:MAX_SUGGESTIONS]
     if not offered:

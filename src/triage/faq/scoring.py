@@ -31,6 +31,10 @@ SAME_TERMS = 98.0
 """The same content words with different filler: as good as identical, one point under a spelling."""
 TYPO_SIMILARITY = 0.75
 """Jamo similarity (0..1) from which two words count as one misspelled (배숑/배송 0.8, 환율/환불 0.71)."""
+INFLECTION = 0.9
+"""Two forms of one verb (받/받을, 오/왔): the same word, bar the tense or mood."""
+ENDING_SYLLABLES = frozenset("을은아어으았었와워여")
+"""Syllables verb endings begin with after a stem; 사 -> 사이즈 is not one, 받 -> 받을 is."""
 RECALL_BETA = 1.5
 """Recall of the query's words counts more than coverage of the phrasing: users ask partial questions."""
 LENIENCY = 0.7
@@ -101,15 +105,21 @@ def term_similarity(a: str, b: str) -> float:
         return 1.0
     if contains(a, b):
         return 0.5 + 0.5 * min(len(a), len(b)) / max(len(a), len(b))
-    if min(len(a), len(b)) < 2 and not _same_verb(a, b):
+    if inflects(a, b) or inflects(b, a):
+        return INFLECTION
+    if min(len(a), len(b)) < 2:
         return 0.0
     return fuzz.ratio(_jamo(a), _jamo(b), score_cutoff=TYPO_SIMILARITY * 100) / 100
 
 
-def _same_verb(a: str, b: str) -> bool:
-    """One-syllable verb forms of one stem (오/와/왔, 보/봐) share the initial and the vowel's first stroke."""
-    first, second = _jamo(a[0]), _jamo(b[0])
-    return len(a) == len(b) == 1 and first[:2] == second[:2]
+def inflects(stem: str, word: str) -> bool:
+    """``word`` is ``stem`` with an ending fused into its last syllable (오 -> 와/왔, 사 -> 샀/산) or
+    added as syllables that endings start with (받 -> 받을/받아): the same verb, another form."""
+    if not stem or len(word) < len(stem) or word[:len(stem) - 1] != stem[:-1]:
+        return False
+    last, fused = _jamo(stem[-1]), _jamo(word[len(stem) - 1])
+    return fused.startswith(last) and (fused != last or len(word) > len(stem)) and \
+        all(syllable in ENDING_SYLLABLES for syllable in word[len(stem):])
 
 
 class TermMatcher:
