@@ -35,7 +35,12 @@ def test_low_is_not_found():
 def test_missing_keywords_or_unknown_words_block_answers():
     assert _decide(95, answerable=False).kind == "suggest"
     assert _decide(95, unknown=0.3).kind == "suggest"
-    assert _decide(95, unknown=0.5).kind == "not_found"
+    assert _decide(65, unknown=0.5).kind == "not_found"
+
+
+def test_a_strong_match_overrules_unknown_words_but_only_to_ask():
+    assert _decide(95, 40, unknown=0.5).kind == "suggest"
+    assert _decide(95, 40, unknown=1.0).kind == "suggest"
 
 
 def test_entry_threshold_overrides():
