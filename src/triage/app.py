@@ -11,14 +11,21 @@ import contextlib
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import AsyncIterator
+import time
+from typing import AsyncIterator, Callable
 
 import aiohttp
 from aiohttp import web
 
 from triage.dispatcher import Dispatcher
+from triage.handoff import webhooks as agent_webhooks
+from triage.handoff.actions import AgentActions
+from triage.handoff.api import IMAGE_MAX, AgentApi, wire
+from triage.handoff.desk import Desk
+from triage.handoff.events import Feed
 from triage.kakao.client import Delivery, KakaoClient
 from triage.kakao.render import OutboundCall
+from triage.kakao.serials import SerialNumbers
 from triage.kakao.webhooks import Webhooks
 from triage.outbox import OutboxWorker, RetryPolicy
 from triage.reload import ContentHolder
@@ -41,11 +48,17 @@ class ServeOptions:
     reload_interval: float = 1.0
     reference_grace: float = 0.3
     timer_interval: float = 1.0
+    clock: Callable[[], float] | None = None
+    """Seconds since the epoch; tests pin a day (설날) or move time forward. Default: the real clock."""
+    heartbeat: float = 15.0
+    """Seconds between SSE comment lines on an idle event stream."""
 
 
 CONTENT = web.AppKey("content", ContentHolder)
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", SqliteStore)
+DESK = web.AppKey("desk", Desk)
+API = web.AppKey("api", AgentApi)
 RUNTIME = web.AppKey("runtime", Runtime)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
@@ -63,13 +76,15 @@ def make_app(options: ServeOptions) -> web.Application:
     """Build the app; raises ``ContentError`` when the content has errors (nothing to serve)."""
     holder = ContentHolder(options.root)
     settings = effective_settings(holder.current.settings, options)
-    app = web.Application(client_max_size=settings.server.max_body)
+    routes, middleware = wire(lambda: app[API])
+    app = web.Application(client_max_size=max(settings.server.max_body, IMAGE_MAX + 64 * 1024),
+                          middlewares=[middleware])
     app[CONTENT] = holder
     app[SETTINGS] = settings
     webhooks = Webhooks(settings.server, lambda: holder.current.settings.channel.sender_key,
                         accept=lambda *args: app[RUNTIME].accept(*args),
                         submit=lambda item: app[DISPATCHER].submit(item))
-    app.add_routes([*webhooks.routes(), web.get("/healthz", health)])
+    app.add_routes([*webhooks.routes(), web.get("/healthz", health), *routes])
     app.cleanup_ctx.append(lambda app: _resources(app, options))
     return app
 
@@ -79,10 +94,26 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "content_version": holder.version})
 
 
+class _WebhookSettings:
+    """The ``webhooks:`` section, parsed again only when the content (and so triage.yaml) reloads."""
+
+    def __init__(self, holder: ContentHolder):
+        self._holder = holder
+        self._seen: Settings | None = None
+        self._config = agent_webhooks.WebhookConfig()
+
+    def current(self) -> agent_webhooks.WebhookConfig:
+        settings = self._holder.current.settings
+        if settings is not self._seen:
+            self._seen, self._config = settings, agent_webhooks.parse_webhooks(settings)[0]
+        return self._config
+
+
 async def _run_timers(app: web.Application, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
+            app[RUNTIME].tick()
             for item in app[RUNTIME].due_timers():
                 app[DISPATCHER].submit(item)
         except Exception:  # a timer bug must never take the server down
@@ -95,16 +126,25 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
     store = open_store(settings.storage_path)
     http = aiohttp.ClientSession()
     client = KakaoClient(settings.kakao, http, sender_key=settings.channel.sender_key)
-    runtime = Runtime(store, holder, on_outbox=lambda: app[OUTBOX].wake())
+    clock = options.clock or time.time
+    serials = SerialNumbers(clock=clock)
+    feed = Feed()
+    hooks = _WebhookSettings(holder)
+    desk = Desk(store, holder, clock, serials)
+    runtime = Runtime(store, holder, clock=clock, serials=serials, on_outbox=lambda: app[OUTBOX].wake(), desk=desk,
+                      webhooks=hooks.current, on_commit=feed.notify)
 
     async def deliver(item: OutboxItem) -> Delivery:
+        if item.kind == agent_webhooks.KIND:
+            return await agent_webhooks.deliver(http, hooks.current(), item)
         return await client.send(OutboundCall(item.kind, item.body))
 
     def no_session(item: OutboxItem) -> None:
         runtime.close_session(item.user_key, item.session_id, "no_session")
 
-    app[STORE], app[RUNTIME] = store, runtime
-    app[OUTBOX] = OutboxWorker(store, deliver, on_no_session=no_session,
+    app[STORE], app[RUNTIME], app[DESK] = store, runtime, desk
+    app[API] = AgentApi(desk, AgentActions(runtime, desk), store, feed, lambda: client, options.heartbeat)
+    app[OUTBOX] = OutboxWorker(store, deliver, on_no_session=no_session, clock=clock,
                                policy=RetryPolicy(max_attempts=settings.kakao.max_attempts))
     app[DISPATCHER] = Dispatcher(runtime, options.reference_grace)
     for item in store.pending_inbound():

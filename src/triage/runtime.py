@@ -14,18 +14,19 @@ import secrets
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from triage.content import Content
 from triage.flows.engine import new_state, step
-from triage.flows.session import (Action, EndSession, Event, HandoffAction, Record, Reference, SendButtons, SendImage,
-                                  SendLinks, SendText, SessionState, Start, Timeout, UserInfo, UserMedia,
+from triage.flows.session import (Action, EndSession, Event, HandoffAction, Record, Reference, Release, SendButtons,
+                                  SendImage, SendLinks, SendText, SessionState, Start, Timeout, UserInfo, UserMedia,
                                   UserText)
 from triage.kakao.render import media_hosts_for, render_actions
 from triage.kakao.serials import SerialNumbers
-from triage.store import (Commit, InboxItem, NewEvent, NewOutbox, SessionRecord, Store, TranscriptEntry,
+from triage.handoff.webhooks import WebhookConfig, webhook_rows
+from triage.store import (AgentRow, Commit, InboxItem, NewEvent, NewOutbox, SessionRecord, Store, TranscriptEntry,
                           UserRecord)
-from triage.timers import KAKAO_SESSION_SECONDS, due
+from triage.timers import HANDOFF_STAGES, KAKAO_SESSION_SECONDS, HandoffDue, due
 
 log = logging.getLogger("triage.runtime")
 
@@ -33,8 +34,12 @@ MEDIA_LABELS = {"photo": "[사진]", "video": "[동영상]", "audio": "[음성]"
 
 
 @dataclass
-class _Plan:
-    """What one processed event changes, built up before the single commit."""
+class Plan:
+    """What one processed event (or one agent action) changes, built up before the single commit.
+
+    ``touched`` holds other customers' sessions the event changed (the next in line got an
+    agent); ``desk`` is the handoff desk's staged queue change, adopted in ``after_commit``.
+    """
 
     content: Content
     now: float
@@ -45,18 +50,54 @@ class _Plan:
     outbox: list[NewOutbox] = field(default_factory=list)
     events: list[NewEvent] = field(default_factory=list)
     closed: list[SessionRecord] = field(default_factory=list)
+    touched: list[SessionRecord] = field(default_factory=list)
+    agents: list[AgentRow] = field(default_factory=list)
+    desk: Any = None
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    end_reason: str | None = None
+
+
+class Handoffs(Protocol):
+    """What the runtime asks of the handoff desk (``handoff/desk.py``) while it builds a plan."""
+
+    def escalated(self, plan: Plan, action: HandoffAction) -> None: ...
+    def user_message(self, plan: Plan, entry: TranscriptEntry) -> None: ...
+    def cancels(self, plan: Plan, text: str | None) -> bool: ...
+    def session_ended(self, plan: Plan, session: SessionRecord, reason: str) -> None: ...
+    def timer(self, plan: Plan, stage: str) -> None: ...
+    def tick(self, plan: Plan) -> None: ...
+    def due(self, now: float) -> list[HandoffDue]: ...
+
+
+class _NoDesk:
+    """Without a desk (``triage chat``, older callers) a handoff only records its event."""
+
+    def escalated(self, plan: Plan, action: HandoffAction) -> None: ...
+    def user_message(self, plan: Plan, entry: TranscriptEntry) -> None: ...
+    def cancels(self, plan: Plan, text: str | None) -> bool:
+        return False
+    def session_ended(self, plan: Plan, session: SessionRecord, reason: str) -> None: ...
+    def timer(self, plan: Plan, stage: str) -> None: ...
+    def tick(self, plan: Plan) -> None: ...
+    def due(self, now: float) -> list[HandoffDue]:
+        return []
 
 
 class Runtime:
     """Turns inbox rows into commits; synchronous and quick, so it runs on the event loop."""
 
     def __init__(self, store: Store, content: Callable[[], Content], *, clock: Callable[[], float] = time.time,
-                 serials: Callable[[], str] | None = None, on_outbox: Callable[[], None] = lambda: None):
+                 serials: Callable[[], str] | None = None, on_outbox: Callable[[], None] = lambda: None,
+                 desk: Handoffs | None = None, webhooks: Callable[[], WebhookConfig] = WebhookConfig,
+                 on_commit: Callable[[], None] = lambda: None):
         self.store = store
         self.content = content
         self.clock = clock
         self.serials = serials or SerialNumbers(clock=clock)
         self.on_outbox = on_outbox
+        self.desk: Handoffs = desk or _NoDesk()
+        self.webhooks = webhooks
+        self.on_commit = on_commit
 
     # ---- inbound -------------------------------------------------------------------------
 
@@ -74,41 +115,51 @@ class Runtime:
         return current is None or _other_kakao_session(current, item.payload.get("session_id"))
 
     def process(self, item: InboxItem) -> None:
-        plan = self._plan(item.user_key)
+        plan = self.plan(item.user_key)
         handler = {"message": self._message, "reference": self._reference, "expired": self._expired,
                    "timer": self._timer}.get(item.kind)
         if handler is None:
             log.warning("inbox item %s has unknown kind %r; marked done", item.id, item.kind)
         else:
             handler(plan, item.payload)
-        self._commit(plan, item.id)
+        self.commit(plan, item.id)
 
     def close_session(self, user_key: str, session_id: str | None, reason: str) -> None:
         """End the local conversation, e.g. when 상담톡 says the session no longer exists."""
-        plan = self._plan(user_key)
+        plan = self.plan(user_key)
         if plan.session and plan.session.status != "ended" and (session_id is None or plan.session.id == session_id):
             self._end(plan, reason)
-            self._commit(plan, None)
+            self.commit(plan, None)
 
     # ---- event kinds ---------------------------------------------------------------------
 
-    def _message(self, plan: _Plan, payload: dict[str, Any]) -> None:
+    def _message(self, plan: Plan, payload: dict[str, Any]) -> None:
         kakao_session = payload.get("session_id")
         if plan.session is None or _other_kakao_session(plan.session, kakao_session):
             self._start(plan, kakao_session, Reference(extra=payload.get("extra") or ""))
         kind = payload.get("type") or "text"
         text = payload.get("text")
         shown = text if kind == "text" else MEDIA_LABELS.get(kind, f"[{kind}]")
-        plan.transcript.append(TranscriptEntry(plan.session.id, "in", "user", kind, shown,
-                                               {k: payload.get(k) for k in ("serial_number", "media_url") if payload.get(k)},
-                                               plan.now))
+        entry = TranscriptEntry(plan.session.id, "in", "user", kind, shown,
+                                {k: payload.get(k) for k in ("serial_number", "media_url") if payload.get(k)}, plan.now)
+        plan.transcript.append(entry)
         plan.events.append(self._event(plan, "message_in", {"type": kind, "owner": plan.state.owner}))
+        if plan.state.owner in ("queue", "agent"):
+            self._with_people(plan, entry, text if kind == "text" else None)
+            return
         if kind == "text" and not (text or "").strip():
             return
         event: Event = UserText(text) if kind == "text" else UserMedia(kind, payload.get("media_url") or "")
-        self._step(plan, event)
+        self.step(plan, event)
 
-    def _reference(self, plan: _Plan, payload: dict[str, Any]) -> None:
+    def _with_people(self, plan: Plan, entry: TranscriptEntry, text: str | None) -> None:
+        """The bot is silent while people own the session; only the cancel keyword reaches it."""
+        if self.desk.cancels(plan, text):
+            self.step(plan, Release())
+        else:
+            self.desk.user_message(plan, entry)
+
+    def _reference(self, plan: Plan, payload: dict[str, Any]) -> None:
         reference = Reference(payload.get("extra") or "", payload.get("bot") or "", payload.get("bot_event") or "")
         kakao_session = payload.get("session_id")
         if plan.session is not None and not _other_kakao_session(plan.session, kakao_session):
@@ -118,17 +169,21 @@ class Runtime:
             return
         self._start(plan, kakao_session, reference)
 
-    def _expired(self, plan: _Plan, payload: dict[str, Any]) -> None:
+    def _expired(self, plan: Plan, payload: dict[str, Any]) -> None:
         if plan.session is not None and not _other_kakao_session(plan.session, payload.get("session_id")):
             self._end(plan, payload.get("reason") or "expired")
 
-    def _timer(self, plan: _Plan, payload: dict[str, Any]) -> None:
+    def _timer(self, plan: Plan, payload: dict[str, Any]) -> None:
         if plan.session is None or plan.session.id != payload.get("session_id"):
             return
-        if payload.get("stage") == "expire":
+        stage = payload.get("stage") or ""
+        if stage == "expire":
             self._end(plan, "expired")
+        elif stage in HANDOFF_STAGES and plan.state is not None:
+            self.desk.timer(plan, stage)
+            self._ended_by_desk(plan)
         elif plan.state is not None:
-            self._step(plan, Timeout(payload.get("stage") or ""))
+            self.step(plan, Timeout(stage))
 
     def due_timers(self) -> list[InboxItem]:
         """Accept a timer event for every session whose inactivity timer has run out."""
@@ -137,13 +192,25 @@ class Runtime:
         shortest = min((t for t in (timers.bot_warn, timers.bot_end) if t), default=None)
         bot_idle = self.store.idle_sessions(("bot",), now - shortest) if shortest else []
         stale = self.store.idle_sessions(("new", "bot", "queue", "agent"), now - KAKAO_SESSION_SECONDS)
-        items = [self.accept("timer", d.session.user_key, d.dedupe_key, {"session_id": d.session.id, "stage": d.stage})
-                 for d in due(bot_idle, stale, timers, now)]
+        found = [*due(bot_idle, stale, timers, now), *self.desk.due(now)]
+        items = [self.accept("timer", d.user_key, d.dedupe_key, {"session_id": d.session_id, "stage": d.stage})
+                 for d in found]
         return [item for item in items if item is not None]
+
+    def tick(self) -> None:
+        """Let the desk assign what time alone made assignable; commits only when something changed."""
+        plan = self.blank_plan()
+        self.desk.tick(plan)
+        if plan.transcript or plan.outbox or plan.events or plan.touched:
+            self.commit(plan, None)
 
     # ---- steps ---------------------------------------------------------------------------
 
-    def _start(self, plan: _Plan, kakao_session: str | None, reference: Reference) -> None:
+    def _ended_by_desk(self, plan: Plan) -> None:
+        if plan.state is not None and plan.state.owner == "ended" and plan.session.status != "ended":
+            self._end(plan, plan.end_reason or "agent", by_engine=True)
+
+    def _start(self, plan: Plan, kakao_session: str | None, reference: Reference) -> None:
         if plan.session is not None:
             self._end(plan, "replaced")
         now_dt = self._local(plan)
@@ -155,17 +222,18 @@ class Runtime:
                                      {}, _reference_dict(reference), None, plan.now, plan.now)
         plan.user = replace(plan.user, sessions=plan.user.sessions + 1)
         plan.events.append(self._event(plan, "session_start", {"extra": reference.extra, "returning": info.returning}))
-        self._step(plan, Start(reference))
+        self.step(plan, Start(reference))
 
-    def _step(self, plan: _Plan, event: Event) -> None:
+    def step(self, plan: Plan, event: Event) -> None:
         state, actions = step(plan.content, plan.state, event, self._local(plan))
         plan.state = state
         self._actions(plan, actions)
         if state.owner == "ended" and plan.session.status != "ended":
             self._end(plan, "bot", by_engine=True)
 
-    def _actions(self, plan: _Plan, actions: Sequence[Action]) -> None:
+    def _actions(self, plan: Plan, actions: Sequence[Action]) -> None:
         session = plan.session
+        handoffs = []
         for action in actions:
             entry = _transcript_of(action, session.id, plan.now)
             if entry is not None:
@@ -173,6 +241,7 @@ class Runtime:
             elif isinstance(action, Record):
                 plan.events.append(self._event(plan, action.kind, dict(action.data)))
             elif isinstance(action, HandoffAction):
+                handoffs.append(action)
                 plan.events.append(self._event(plan, "handoff", {
                     "queue": action.queue, "priority": action.priority, "skills": list(action.skills),
                     "reason": action.reason, "summary": action.summary, "category": plan.state.category}))
@@ -181,8 +250,10 @@ class Runtime:
                                media_hosts_for(settings.kakao))
         plan.outbox += [NewOutbox(session.user_key, session.id, call.kind, call.body.get("serial_number"),
                                   call.body, plan.now) for call in calls]
+        for action in handoffs:
+            self.desk.escalated(plan, action)
 
-    def _end(self, plan: _Plan, reason: str, by_engine: bool = False) -> None:
+    def _end(self, plan: Plan, reason: str, by_engine: bool = False) -> None:
         """Close the plan's session locally.
 
         When the engine ended it (``by_engine``), its end call is already in the outbox and its
@@ -190,6 +261,7 @@ class Runtime:
         new one, or reported missing), so nothing is sent and the plan is free for a new session.
         """
         session = plan.session
+        self.desk.session_ended(plan, session, reason)
         state = plan.state.evolve(owner="ended") if plan.state else None
         plan.session = replace(session, status="ended", ended_at=plan.now, end_reason=reason,
                                 state=state.to_dict() if state else session.state)
@@ -200,17 +272,26 @@ class Runtime:
 
     # ---- commit --------------------------------------------------------------------------
 
-    def _plan(self, user_key: str) -> _Plan:
+    def plan(self, user_key: str) -> Plan:
         now = self.clock()
         user = self.store.get_user(user_key) or UserRecord(user_key, now, now)
-        plan = _Plan(self.content(), now, replace(user, last_seen=now))
+        plan = Plan(self.content(), now, replace(user, last_seen=now))
         session = self.store.current_session(user_key)
         if session is not None:
             plan.session = session
             plan.state = SessionState.from_dict(session.state) if session.state else None
         return plan
 
-    def _commit(self, plan: _Plan, inbox_id: int | None) -> None:
+    def blank_plan(self) -> Plan:
+        """A plan about no customer in particular (an agent's presence, the clock)."""
+        return Plan(self.content(), self.clock(), UserRecord("", 0.0, 0.0))
+
+    def end(self, plan: Plan, reason: str) -> None:
+        """Close the plan's session once its end call (queued by the caller) is on its way."""
+        if plan.session is not None and plan.session.status != "ended":
+            self._end(plan, reason, by_engine=True)
+
+    def commit(self, plan: Plan, inbox_id: int | None = None) -> None:
         session = plan.session
         if session is not None and plan.state is not None:
             state = plan.state
@@ -218,16 +299,23 @@ class Runtime:
             session = replace(session, state=state.to_dict(), category=state.category, status=status,
                               updated_at=plan.now)
             plan.user = replace(plan.user, last_category=state.category or plan.user.last_category)
-        commit = Commit(at=plan.now, inbox_id=inbox_id, session=session, sessions=plan.closed, user=plan.user,
-                        transcript=plan.transcript, outbox=plan.outbox, events=plan.events)
-        if self.store.commit(commit):
+        tickets = list(plan.desk.rows.values()) if plan.desk is not None else []
+        outbox = [*plan.outbox, *webhook_rows(self.webhooks(), plan.events)]
+        commit = Commit(at=plan.now, inbox_id=inbox_id, session=session, sessions=[*plan.closed, *plan.touched],
+                        user=plan.user if plan.user.user_key else None, transcript=plan.transcript, outbox=outbox,
+                        events=plan.events, tickets=tickets, agents=plan.agents)
+        sent = self.store.commit(commit)
+        for adopt in plan.after_commit:
+            adopt()
+        if sent:
             self.on_outbox()
+        self.on_commit()
 
-    def _event(self, plan: _Plan, kind: str, data: dict[str, Any]) -> NewEvent:
+    def _event(self, plan: Plan, kind: str, data: dict[str, Any]) -> NewEvent:
         session_id = plan.session.id if plan.session else None
         return NewEvent(kind, session_id, plan.user.user_key, data, plan.now)
 
-    def _local(self, plan: _Plan) -> datetime:
+    def _local(self, plan: Plan) -> datetime:
         return datetime.fromtimestamp(plan.now, plan.content.settings.tz)
 
 

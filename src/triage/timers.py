@@ -1,5 +1,10 @@
 """Inactivity timers: which idle sessions get a warning, an end, or a quiet local expiry.
 
+With people in charge the stages differ (``handoff.timers`` in triage.yaml): while queued, a
+reminder and then a polite end if the user has left; with an agent, a warning to the user
+(the agent is notified too) and then an auto-close. These count from the customer's last
+message, not from the last stage, so "queue_end: 1800" means half an hour of silence.
+
 Kakao keeps a session 30 days after the user's last message; a bot that waits that long
 for an answer keeps a dead conversation in every report. Sites set ``timers.bot_warn``
 (idle seconds before "3분 뒤 상담이 종료돼요") and ``timers.bot_end`` (seconds after the
@@ -11,10 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from triage.handoff.config import HandoffTimers
 from triage.settings import Timers
-from triage.store import SessionRecord
+from triage.store import SessionRecord, TicketRow
 
 KAKAO_SESSION_SECONDS = 30 * 86400
+HANDOFF_STAGES = ("queue_reminder", "queue_end", "agent_warn", "agent_end")
+_STAGES_BY_STATUS = {"waiting": ("queue_reminder", "queue_end"), "assigned": ("agent_warn", "agent_end")}
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,53 @@ class Due:
     def dedupe_key(self) -> str:
         """One timer per stage per idle period: a new message moves ``updated_at``."""
         return f"timer:{self.session.id}:{self.stage}:{self.session.updated_at!r}"
+
+    @property
+    def session_id(self) -> str:
+        return self.session.id
+
+    @property
+    def user_key(self) -> str:
+        return self.session.user_key
+
+
+@dataclass(frozen=True)
+class HandoffDue:
+    ticket: TicketRow
+    stage: str  # one of HANDOFF_STAGES
+
+    @property
+    def dedupe_key(self) -> str:
+        """One timer per stage per silence: the customer's next message moves ``user_at``."""
+        return f"timer:{self.ticket.session_id}:{self.stage}:{self.ticket.user_at!r}"
+
+    @property
+    def session_id(self) -> str:
+        return self.ticket.session_id
+
+    @property
+    def user_key(self) -> str:
+        return self.ticket.user_key
+
+
+def handoff_stage(ticket: TicketRow, timers: HandoffTimers, now: float) -> str | None:
+    """The stage due for an open ticket; left messages (offline tickets) wait without timers."""
+    stages = _STAGES_BY_STATUS.get(ticket.status)
+    if stages is None or ticket.offline:
+        return None
+    first, last = stages
+    idle = now - ticket.user_at
+    end_after, warn_after = getattr(timers, last), getattr(timers, first)
+    if end_after and idle >= end_after:
+        return last
+    if warn_after and idle >= warn_after and ticket.stage != first:
+        return first
+    return None
+
+
+def handoff_due(tickets: Iterable[TicketRow], timers: HandoffTimers, now: float) -> list[HandoffDue]:
+    found = ((ticket, handoff_stage(ticket, timers, now)) for ticket in tickets)
+    return [HandoffDue(ticket, stage) for ticket, stage in found if stage]
 
 
 def bot_stage(session: SessionRecord, timers: Timers, now: float) -> str | None:

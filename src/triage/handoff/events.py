@@ -1,0 +1,71 @@
+"""``GET /api/v1/events``: the handoff events as Server-Sent Events, read from the events table.
+
+The table's autoincrement id is the SSE ``id:``, so a desk that reconnects with
+``Last-Event-ID`` gets exactly the events it missed, even across a server restart. Nothing
+is kept in memory but a wake-up signal: the runtime pulses ``Feed`` after every commit.
+A comment line every ``heartbeat`` seconds keeps proxies from closing an idle stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Callable
+
+from aiohttp import web
+
+from triage.handoff.webhooks import EVENT_KINDS
+from triage.store import EventRecord, Store
+
+
+class Feed:
+    """Wakes every open stream when something was committed."""
+
+    def __init__(self) -> None:
+        self._changed = asyncio.Event()
+
+    def notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout)
+        except TimeoutError:
+            pass
+
+
+def frame(event: EventRecord) -> bytes:
+    data = {"id": event.id, "kind": event.kind, "session_id": event.session_id, "user_key": event.user_key,
+            "at": event.at, "data": event.data}
+    return f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def last_event_id(request: web.Request) -> int:
+    raw = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
+    return int(raw) if raw.isdigit() else 0
+
+
+def wanted(request: web.Request) -> tuple[tuple[str, ...], str | None]:
+    """``?kinds=assigned,closed`` and ``?queue=general`` narrow the stream; unknown kinds are ignored."""
+    asked = [k for k in request.query.get("kinds", "").split(",") if k in EVENT_KINDS]
+    return tuple(asked) or EVENT_KINDS, request.query.get("queue") or None
+
+
+async def stream(request: web.Request, store: Store, feed: Feed, heartbeat: Callable[[], float]) -> web.StreamResponse:
+    kinds, queue = wanted(request)
+    last = last_event_id(request)
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                           "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    await response.write(b": triage events\n\n")
+    while True:
+        events = store.events_after(last, kinds)
+        for event in events:
+            last = event.id
+            if queue is None or event.data.get("queue") == queue:
+                await response.write(frame(event))
+        if not events:
+            await feed.wait(heartbeat())
+            if not store.events_after(last, kinds, limit=1):
+                await response.write(b": heartbeat\n\n")
