@@ -18,7 +18,7 @@ from aiohttp import web
 from triage.flows.session import LinkOut
 from triage.handoff import queue as q
 from triage.handoff.actions import ActionError, AgentActions, AgentMessage
-from triage.handoff.config import agent_for_token
+from triage.handoff.config import AgentConfig, agent_for_token
 from triage.handoff.desk import Desk
 from triage.handoff.estimate import estimate, handle_times
 from triage.handoff.events import Feed, stream
@@ -29,7 +29,7 @@ from triage.kakao.protocol import EVENT_MAX, LINKS_MAX, QUICK_REPLIES_MAX, TEXT_
 from triage.store import Store, TicketRow
 
 PREFIX = "/api/v1"
-AGENT = "agent"
+AGENT = web.RequestKey("agent", AgentConfig)
 IMAGE_MAX = 5 * 1024 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
 NOTE_MAX = 500
