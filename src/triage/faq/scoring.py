@@ -33,12 +33,12 @@ TYPO_SIMILARITY = 0.75
 """Jamo similarity (0..1) from which two words count as one misspelled (배숑/배송 0.8, 환율/환불 0.71)."""
 INFLECTION = 0.9
 """Two forms of one verb (받/받을, 오/왔): the same word, bar the tense or mood."""
-ENDING_SYLLABLES = frozenset("을은아어으았었와워여")
+ENDING_SYLLABLES = frozenset("을은는아어으았었와워여기고면")
 """Syllables verb endings begin with after a stem; 사 -> 사이즈 is not one, 받 -> 받을 is."""
 RECALL_BETA = 1.5
 """Recall of the query's words counts more than coverage of the phrasing: users ask partial questions."""
-LENIENCY = 0.7
-"""Exponent (< 1) that lifts partial word matches: half the weighted words in common reads as 62, a
+LENIENCY = 0.6
+"""Exponent (< 1) that lifts partial word matches: half the weighted words in common reads as 66, a
 guess worth offering, while unrelated text stays low."""
 RUN_ON_WEIGHT = 0.92
 """Run-together comparison ignores word boundaries, so it is weaker evidence than matched words."""

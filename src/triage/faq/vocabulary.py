@@ -25,6 +25,10 @@ TYPO_SIMILARITY = 80.0
 """Jamo similarity of two-syllable stems one keystroke apart (배숑 ~ 배송 is 80)."""
 
 
+VERB_ENDINGS = frozenset("는은을기고게지네면니")
+"""Second syllables that make a two-syllable word a verb form (찾는, 맞네) of a known stem (찾기, 맞아)."""
+
+
 def stem(word: str) -> str:
     """First syllable plus the second syllable's initial: where Korean inflection has not yet begun."""
     return word[0] + korean.chosung(word[1]) if korean.is_syllable(word[1]) else word[:2]
@@ -48,6 +52,7 @@ class Vocabulary:
         self.unseen = math.log((count + 1) / 0.5)
         words = set(content_words(frequency)) | {w for terms in answers for w in content_words(terms)}
         self.stems = frozenset(stem(w) for w in words)
+        self.firsts = frozenset(w[0] for w in words)
         by_initials: dict[str, set[str]] = {}
         for word in words:
             by_initials.setdefault(korean.chosung(word[:2]), set()).add(korean.jamo(word[:2]))
@@ -57,7 +62,7 @@ class Vocabulary:
         return self.idf.get(term, self.unseen)
 
     def knows(self, word: str) -> bool:
-        if stem(word) in self.stems:
+        if stem(word) in self.stems or len(word) == 2 and word[1] in VERB_ENDINGS and word[0] in self.firsts:
             return True
         near = self.by_initials.get(korean.chosung(word[:2]), ())
         typed = korean.jamo(word[:2])
