@@ -28,6 +28,7 @@ from triage.kakao.render import OutboundCall
 from triage.kakao.serials import SerialNumbers
 from triage.kakao.webhooks import Webhooks
 from triage.outbox import OutboxWorker, RetryPolicy
+from triage.privacy.retention import purge_daily
 from triage.reload import ContentHolder
 from triage.runtime import Runtime
 from triage.settings import Settings
@@ -151,6 +152,7 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
         app[DISPATCHER].submit(item)
     tasks = [asyncio.create_task(app[OUTBOX].run()), asyncio.create_task(holder.watch(options.reload_interval)),
              asyncio.create_task(_run_timers(app, options.timer_interval))]
+    tasks.append(asyncio.create_task(purge_daily(store, settings, clock)))
     try:
         yield
     finally:

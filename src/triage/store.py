@@ -219,6 +219,7 @@ class Store(Protocol):
     # -- privacy: a user's data out, personal data erased (issue 6) ----------------------------
     def events_of(self, user_key: str) -> list[EventRecord]: ...
     def inbox_of(self, user_key: str) -> list[InboxItem]: ...
+    def tickets_of(self, user_key: str) -> list[TicketRow]: ...
     def erase(self, what: Erasure, scrub: Scrubbers, now: float, dry_run: bool = False) -> Erased: ...
 
 
@@ -646,6 +647,11 @@ class SqliteStore:
         rows = self._conn.execute(f"SELECT {_INBOX} FROM inbox WHERE user_key = ? ORDER BY id", (user_key,))
         return [_inbox(row) for row in rows]
 
+    def tickets_of(self, user_key: str) -> list[TicketRow]:
+        rows = self._conn.execute(f"SELECT {_TICKET} FROM tickets WHERE user_key = ? ORDER BY created_at, id",
+                                  (user_key,))
+        return [_ticket(row) for row in rows]
+
     def erase(self, what: Erasure, scrub: Scrubbers, now: float, dry_run: bool = False) -> Erased:
         """Delete what only serves one person (transcripts, inbox payloads, sent outbox rows, the
         user row) and strip the person from what feeds reports (sessions, events), in one
@@ -709,12 +715,13 @@ class Scrubbers:
 
 @dataclass(frozen=True)
 class Erased:
-    """Rows deleted (transcript, inbox, outbox, users) and rows stripped of personal data
-    (sessions, events) by one ``erase``, or that a dry run would touch."""
+    """Rows deleted (transcript, inbox, outbox, tickets, users) and rows stripped of personal
+    data (sessions, events) by one ``erase``, or that a dry run would touch."""
 
     transcript: int = 0
     inbox: int = 0
     outbox: int = 0
+    tickets: int = 0
     users: int = 0
     sessions: int = 0
     events: int = 0
@@ -724,7 +731,7 @@ class Erased:
         return sum(vars(self).values())
 
 
-_ERASED_TABLES = ("transcript", "inbox", "outbox", "users")
+_ERASED_TABLES = ("transcript", "inbox", "outbox", "tickets", "users")
 """Rows that only serve one person and are deleted; sessions and events are kept, stripped."""
 
 
@@ -732,14 +739,16 @@ def _erasure_scopes(what: Erasure) -> dict[str, tuple[str, tuple[Any, ...]]]:
     """Table -> the WHERE clause (and its parameters) selecting what ``what`` erases there.
 
     Deletion comes first and sessions last, so a user's transcript is still found through
-    the sessions that carry their key. Unprocessed inbox rows and unsent outbox rows of the
-    retention purge are work in progress, never old enough to purge.
+    the sessions that carry their key. Unprocessed inbox rows, unsent outbox rows and open
+    tickets are work in progress, never old enough for the retention purge; a deletion request
+    removes them too (handoff tickets hold the agent packet: summary, variables, reference).
     """
     if what.user_key is not None:
         key = (what.user_key,)
         return {"transcript": ("session_id IN (SELECT id FROM sessions WHERE user_key = ?)", key),
                 "inbox": ("user_key = ? AND processed_at IS NOT NULL", key),
                 "outbox": ("user_key = ?", key),
+                "tickets": ("user_key = ?", key),
                 "users": ("user_key = ?", key),
                 "sessions": ("user_key = ?", key),
                 "events": ("user_key = ?", key)}
@@ -749,6 +758,7 @@ def _erasure_scopes(what: Erasure) -> dict[str, tuple[str, tuple[Any, ...]]]:
     return {"transcript": ("at < ?", cutoff),
             "inbox": ("received_at < ? AND processed_at IS NOT NULL", cutoff),
             "outbox": ("created_at < ? AND status != 'pending'", cutoff),
+            "tickets": ("updated_at < ? AND status = 'closed'", cutoff),
             "users": ("last_seen < ?", cutoff),
             "sessions": ("status = 'ended' AND ended_at < ? AND user_key != ''", cutoff),
             "events": ("at < ? AND user_key IS NOT NULL", cutoff)}

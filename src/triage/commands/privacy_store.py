@@ -12,7 +12,7 @@ from triage.settings import Settings, load_settings
 from triage.store import Erased, SqliteStore, StoreError, open_store
 
 ERASED_WORDS = (("transcript", "transcript line"), ("inbox", "inbox payload"), ("outbox", "outbox message"),
-                ("users", "user row"))
+                ("tickets", "handoff ticket"), ("users", "user row"))
 STRIPPED_WORDS = (("sessions", "session"), ("events", "event"))
 
 

@@ -21,6 +21,7 @@ def export_user(store: Store, user_key: str) -> dict[str, Any]:
         "sessions": sessions,
         "events": [asdict(e) for e in store.events_of(user_key)],
         "outbox": [asdict(o) for o in store.outbox_of(user_key)],
+        "tickets": [asdict(t) for t in store.tickets_of(user_key)],
         "inbox": [asdict(i) for i in store.inbox_of(user_key)],
     }
 
