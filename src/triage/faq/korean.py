@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 _SYLLABLE_BASE = 0xAC00
@@ -62,6 +63,7 @@ _PUNCTUATION = re.compile(r"[^\w\s\u3131-\u318e]|_", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1 << 12)
 def fold(text: str) -> str:
     """NFKC, case and punctuation folding: full-width letters, 'ＡＢＣ' and '？！' stop mattering."""
     text = unicodedata.normalize("NFKC", text).translate(_CONJOINING).casefold()
@@ -95,6 +97,7 @@ def _drop_final_rieul(stem: str) -> str:
     return stem
 
 
+@lru_cache(maxsize=1 << 16)
 def strip_suffixes(word: str) -> str:
     """One word without its trailing ending and particle, keeping stems of two syllables or more.
 
@@ -134,7 +137,12 @@ def jamo(text: str) -> str:
 
 def chosung(text: str) -> str:
     """Initial consonants of each syllable (배송조회 -> ㅂㅅㅈㅎ); other characters are dropped."""
-    return "".join(INITIALS[_parts(c)[0]] if is_syllable(c) else c for c in compact(text) if is_syllable(c) or c in _CONSONANTS)
+    return "".join(map(_word_initials, fold(text).split()))
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_initials(word: str) -> str:
+    return "".join(INITIALS[_parts(c)[0]] if is_syllable(c) else c for c in word if is_syllable(c) or c in _CONSONANTS)
 
 
 def is_chosung_query(text: str) -> bool:
@@ -260,12 +268,14 @@ def strip_verb_tail(word: str) -> str:
 def terms(text: str, table: SynonymTable = ()) -> tuple[str, ...]:
     """The words that say what a question is about: endings, particles, verb tails and filler gone,
     synonyms applied. Word-level matching and weighting work on these."""
-    found = []
-    for word in fold(text).split():
-        word = strip_verb_tail(strip_suffixes(word))
-        if word and word not in FILLERS:
-            found.append(apply_synonyms(word, table))
-    return tuple(found)
+    return tuple(term for term in (_term(word, table) for word in fold(text).split()) if term)
+
+
+@lru_cache(maxsize=1 << 16)
+def _term(word: str, table: SynonymTable) -> str:
+    """One folded word as a term, or "" for filler; words repeat across phrasings, so once each."""
+    word = strip_verb_tail(strip_suffixes(word))
+    return apply_synonyms(word, table) if word and word not in FILLERS else ""
 
 
 def segment(word: str, known: frozenset[str] | set[str]) -> tuple[str, ...]:
