@@ -71,7 +71,8 @@ def week(tmp_path: Path) -> tuple[Path, Path]:
     db = tmp_path / "week.db"
     until = _week(db)
     html = tmp_path / "report.html"
-    argv = ["report", "--root", str(REPO), "--db", str(db), "--since", "2026-11-16", "--until", until.date().isoformat()]
+    argv = ["report", "--root", str(REPO), "--db", str(db), "--since", "2026-11-16",
+            "--until", until.date().isoformat()]
     assert main([*argv, "--html", str(html)]) == 0
     return db, html
 

@@ -25,7 +25,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .period{color:#666;margin-bottom:16px}.cards{display:flex;gap:12px;flex-wrap:wrap}
 .card{border:1px solid #ddd;border-radius:8px;padding:10px 16px;min-width:150px}
 .card b{display:block;font-size:24px}.card span{color:#666;font-size:13px}
-table{border-collapse:collapse;font-size:14px;margin:6px 0}td,th{border-bottom:1px solid #eee;padding:4px 10px;text-align:left}
+table{border-collapse:collapse;font-size:14px;margin:6px 0}
+td,th{border-bottom:1px solid #eee;padding:4px 10px;text-align:left}
 td.n,th.n{text-align:right}svg.chart{display:block;width:100%;height:auto;margin:8px 0}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:24px}
 """
@@ -141,7 +142,7 @@ def funnel_chart(fig: Figures) -> str:
 
 
 def category_chart(fig: Figures) -> str:
-    shares = fig.handoffs_by_category or ()
+    shares = fig.handoffs_by_category
     top = max((s.total for s in shares), default=1)
     width, row, left, span = 900, 30, 150, 600
     parts = [_bar(left, 6, 12, 12, BLUE), _text(left + 18, 17, "봇 해결", 12),
@@ -240,7 +241,7 @@ def flow_chart(flows: FlowSet, fig: Figures) -> str:
     dropped = dict(fig.dropoff)
     parts = ['<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" '
              f'orient="auto"><path d="M0,0L10,5L0,10z" fill="{GREY}"/></marker></defs>']
-    for a, b, _ in dict.fromkeys((a, b, "") for a, b, _ in edges(flows)):
+    for a, b in dict.fromkeys((a, b) for a, b, _ in edges(flows)):
         if a != b:
             pa, pb = at[a], at[b]
             parts.append(f'<line x1="{pa.x + NODE_W / 2:.1f}" y1="{pa.y + NODE_H:.1f}" x2="{pb.x + NODE_W / 2:.1f}" '

@@ -236,7 +236,7 @@ def figures(events: Sequence[EventRecord], tz: tzinfo, end_nodes: frozenset[str]
         extra_seen=_ranked(shown(s.extra) for s in told if s.extra),
         extra_unmatched=_ranked(shown(_text(e.data.get("extra"))) for e in own if e.kind == "extra_unmatched"),
         daily=_daily(told),
-        node_visits=dict(Counter(e.data["node"] for e in own if e.kind == "node" and isinstance(e.data.get("node"), str))),
+        node_visits=dict(Counter(node for s in told for node in s.nodes)),
     )
 
 

@@ -11,7 +11,7 @@ Everything here is pure; ``history.recorded`` reads the store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable, Sequence
 
@@ -87,7 +87,7 @@ class Comparison:
     predicted_contained: int
     different_paths: int
     answer_changes: tuple[AnswerChange, ...] = ()
-    new_dead_ends: tuple[DeadEnd, ...] = field(default=())
+    new_dead_ends: tuple[DeadEnd, ...] = ()
 
     @property
     def gained(self) -> int:

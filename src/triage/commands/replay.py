@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     parser.add_argument("--faq", type=Path, required=True, metavar="DIR", help="the candidate FAQ")
     add_arguments(parser, since="30d")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    parser.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
+    parser.add_argument("--progress", action="store_true",
+                        help="show the progress bar even when stderr is not a terminal")
     parser.set_defaults(func=run)
 
 
