@@ -1,8 +1,8 @@
 """The example FAQ measured on tests/faq/eval.yaml, through the CLI, as the issue requires.
 
 The wrong-answer ceiling is the issue's binding 2%. The top-1 floor is a ratchet at the level
-reached so far (see the report): the issue's 92% target is NOT met yet, and this floor only
-stops regressions while the matcher improves. Raise it, never lower it.
+reached so far (89.7% when last raised): the issue's 92% target is NOT met yet, and this floor
+only stops regressions while the matcher improves. Raise it, never lower it.
 """
 
 import json
@@ -12,7 +12,7 @@ from triage.cli import main
 
 REPO = Path(__file__).parents[2]
 WRONG_ANSWER_CEILING = 0.02
-TOP1_FLOOR = 0.82
+TOP1_FLOOR = 0.89
 
 
 def test_example_faq_figures(capsys):

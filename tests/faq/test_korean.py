@@ -79,3 +79,28 @@ def test_must_not_match_pairs_stay_apart():
     assert korean.canonical("배송") != korean.canonical("배상")
     assert korean.canonical("환불") != korean.canonical("환율")
     assert korean.chosung("환불") != korean.chosung("환율")
+
+
+def test_terms_drop_filler_endings_and_verb_tails():
+    assert korean.terms("혹시 주문 취소 방법 좀 알려주세요") == ("주문", "취소")
+    assert korean.terms("반품하고 싶어요") == ("반품",)
+    assert korean.terms("앱에서 주문이 안 돼요") == ("앱", "주문", "안")
+    assert korean.terms("배송 언제쯤 받을 수 있어요") == ("배송", "언제", "받을")
+
+
+def test_terms_apply_synonyms_to_whole_words():
+    table = korean.synonym_table({"배송": ["택배"], "상품": ["물건"]})
+    assert korean.terms("택배가 안 와요", table) == ("배송", "안", "와")
+    assert korean.terms("물건이 안 왔어요", table) == ("상품", "안", "왔")
+
+
+def test_terms_of_pure_filler_are_empty():
+    assert korean.terms("어떻게 하는 방법 알려주세요") == ()
+
+
+def test_segment_splits_run_together_words_into_known_words_only():
+    known = {"배송", "기간", "언제", "조회"}
+    assert korean.segment("배송기간", known) == ("배송", "기간")
+    assert korean.segment("배송이언제", known) == ("배송", "언제")
+    assert korean.segment("로켓배송", known) == ("로켓배송",)
+    assert korean.segment("배상", known) == ("배상",)
