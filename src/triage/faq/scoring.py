@@ -129,7 +129,6 @@ class TermMatcher:
         self.terms = tuple(terms)
         self.weights = tuple(weight(t) for t in self.terms)
         self.total = sum(self.weights)
-        self.weight = weight
         self._rows: dict[str, tuple[float, ...]] = {}
 
     def row(self, term: str) -> tuple[float, ...]:
