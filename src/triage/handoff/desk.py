@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from triage.content import Content
@@ -353,8 +353,3 @@ def _fill(template: str, values: dict[str, str]) -> str:
 
 def _fold(text: str | None) -> str:
     return " ".join((text or "").split()).casefold()
-
-
-def waited(ticket: q.Ticket, now: datetime) -> float:
-    return max(0.0, (now - ticket.created_at) / timedelta(seconds=1))
-
