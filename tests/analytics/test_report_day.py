@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from handoff.desk_support import AGENTS, TOKENS, AgentClient
 from triage.cli import main
 from triage.content import load_content
 
@@ -172,3 +173,31 @@ async def test_a_scripted_day_is_reported_figure_by_figure(open_site, live, tmp_
         want["sessions"], want["engaged"], sum(bool(v.says) and v.ending != "queue" for v in DAY),
         want["containment"]["with_faq"]]
     assert got["daily"] and sum(d["sessions"] for d in got["daily"]) == want["sessions"]
+
+
+async def test_an_agent_taking_and_closing_a_ticket_gives_one_queue_wait_and_one_handling_time(
+        open_site, live, tmp_path, capsys):
+    db, root = tmp_path / "desk.db", open_site(AGENTS)
+    stack = await live(root, db=str(db), timer_interval=0.05)
+    kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
+    customer = stack.user("desk-1")
+    await _visit(customer, Visit("desk-1", says=("상담원",), ending="queue"))
+    await asyncio.sleep(0.2)
+    await kim.online("kim")
+    with sqlite3.connect(db) as conn:
+        def recorded(kind: str, key: str) -> list[float]:
+            rows = conn.execute("SELECT data FROM events WHERE kind = ?", (kind,)).fetchall()
+            return [json.loads(data)[key] for (data,) in rows]
+        await _until(lambda: recorded("assigned", "waited_seconds"))
+        ticket = (await kim.ok("GET", "/agents"))["agents"][1]["active"][0]
+        await asyncio.sleep(0.2)
+        await kim.ok("POST", f"/conversations/{ticket}/close", {})
+        await _until(lambda: recorded("closed", "handled_seconds"))
+        [waited], [handled] = recorded("assigned", "waited_seconds"), recorded("closed", "handled_seconds")
+
+    assert main(["report", "--root", str(root), "--db", str(db), "--since", "1d", "--json"]) == 0
+    times = json.loads(capsys.readouterr().out)["times"]
+
+    assert waited >= 0.2 and handled >= 0.2, "the script waited before each step"
+    assert times["queue_wait"] == {"count": 1, "median": round(waited, 3), "p90": round(waited, 3)}
+    assert times["handling"] == {"count": 1, "median": round(handled, 3), "p90": round(handled, 3)}
