@@ -16,6 +16,8 @@ from triage.faq.loader import load_faq
 from triage.flows.loader import load_flows
 from triage.flows.model import FlowSet
 from triage.flows.validate import validate
+from triage.handoff.config import parse_handoff
+from triage.handoff.webhooks import parse_webhooks
 from triage.problems import Problem, errors
 from triage.settings import Settings, load_settings
 
@@ -32,6 +34,7 @@ def load_content(root: Path, flow_paths: Iterable[Path] | None = None,
                  faq_dir: Path | None = None) -> tuple[Content | None, list[Problem]]:
     """Load and check everything under ``root``; ``None`` when any error was found."""
     settings, problems = load_settings(root)
+    problems += parse_handoff(settings)[1] + parse_webhooks(settings)[1]
     flows, flow_problems = load_flows(list(flow_paths) if flow_paths else [settings.path("flows")],
                                       settings.entry_flow, root)
     problems += flow_problems
