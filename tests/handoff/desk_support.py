@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,27 @@ class AgentClient:
     async def waiting(self, queue: str) -> list[dict[str, Any]]:
         queues = (await self.ok("GET", "/queues"))["queues"]
         return next(q["waiting"] for q in queues if q["name"] == queue)
+
+    async def ticket_of(self, user_key: str) -> str:
+        """The open conversation of a customer, waiting or with any agent."""
+        queues = (await self.ok("GET", "/queues"))["queues"]
+        active = [t for a in (await self.ok("GET", "/agents"))["agents"] for t in a["active"]]
+        waiting = [w["id"] for q in queues for w in q["waiting"] if w["user_key"] == user_key]
+        held = [t for t in active if (await self.ok("GET", f"/conversations/{t}"))["ticket"]["user_key"] == user_key]
+        [ticket] = waiting + held
+        return ticket
+
+    async def events(self, kinds: str) -> list[dict[str, Any]]:
+        """Every stored event of these kinds so far, read from the SSE stream until it goes quiet."""
+        found = []
+        url = f"{self.base}/api/v1/events?kinds={kinds}"
+        async with self.http.get(url, headers={"Authorization": f"Bearer {self.token}"}) as response:
+            async for line in response.content:
+                if line.startswith(b"data: "):
+                    found.append(json.loads(line[6:]))
+                elif line.startswith(b": heartbeat"):
+                    return found
+        return found
 
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:

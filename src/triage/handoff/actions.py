@@ -74,6 +74,9 @@ class AgentActions:
     # ---- actions -------------------------------------------------------------------------------
 
     def claim(self, agent: AgentConfig, ticket_id: str) -> q.Ticket:
+        """Two agents clicking the same customer is a race, not trespass: the loser gets 409."""
+        if self.ticket(ticket_id).status == "assigned":
+            raise ActionError(409, "not_waiting", f'conversation "{ticket_id}" was already taken')
         ticket, plan = self._open(agent, ticket_id)
         claimed = self._queue(lambda: self.desk.claim(plan, ticket, agent.id))
         self.runtime.commit(plan)
