@@ -6,6 +6,8 @@ import pytest
 
 from triage.faq.index import FaqIndex
 from triage.faq.loader import load_faq
+from triage.faq.model import FaqEntry
+from triage.flows.templates import Text
 from triage.settings import FaqSettings
 
 ROOT = Path(__file__).parent.parent / "fixtures" / "faq_small"
@@ -75,3 +77,11 @@ def test_inactive_entries_are_never_matched(index):
 def test_hostile_input_never_raises(index):
     for query in ["\x00\ufeff", "{{ 7*7 }}", "🙂" * 500, "ㄱ" * 2000, "a" * 5000, "\u1100\u1161"]:
         index.decide(query)
+
+
+def test_a_shared_subject_outweighs_shared_filler_in_the_shortlist():
+    wishes = [FaqEntry(id=f"wish-{n}", category="기타", q=f"{thing}{n} 하고 싶어요", a=Text("답변"))
+              for n, thing in enumerate(["포장", "선물", "가입", "탈퇴", "결제", "교환"] * 6)]
+    track = FaqEntry(id="delivery-track", category="배송", q="배송조회", a=Text("주문내역에서 보세요"))
+    index = FaqIndex([*wishes, track], FaqSettings(), {"배송": ["택배"]})
+    assert index.match("택배 조회하고 싶어요")[0].entry_id == "delivery-track"

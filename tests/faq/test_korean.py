@@ -104,3 +104,10 @@ def test_segment_splits_run_together_words_into_known_words_only():
     assert korean.segment("배송이언제", known) == ("배송", "언제")
     assert korean.segment("로켓배송", known) == ("로켓배송",)
     assert korean.segment("배상", known) == ("배상",)
+
+
+def test_segment_drops_filler_between_known_words_but_prefers_known_words():
+    known = {"출고", "후", "취소", "반품", "수거", "언제"}
+    assert korean.segment("출고후취소가능", known) == ("출고", "후", "취소")
+    assert korean.segment("반품수거언제", known) == ("반품", "수거", "언제")
+    assert korean.segment("가능취소", known) == ("가능취소",)

@@ -31,10 +31,21 @@ MIN_INITIALS = 3
 
 def grams(text: Form) -> set[str]:
     """Syllable bigrams (unigrams for one-syllable words) of the words and the text, and 초성 trigrams."""
-    found = set()
-    for key in (text.core, text.compact):
-        found |= {key[i:i + 2] for i in range(len(key) - 1)} or ({key} if key else set())
-    return found | initial_grams(text.initials) | initial_grams("".join(text.word_initials))
+    return query_grams(text) | initial_grams(text.initials)
+
+
+def query_grams(text: Form) -> set[str]:
+    """What a typed query is looked up by: its content grams and the bigrams of the text as typed."""
+    return content_grams(text) | syllable_grams(text.compact)
+
+
+def content_grams(text: Form) -> set[str]:
+    """Grams of the content words alone, filler and endings gone: what a question is about."""
+    return syllable_grams(text.core) | initial_grams("".join(text.word_initials))
+
+
+def syllable_grams(key: str) -> set[str]:
+    return {key[i:i + 2] for i in range(len(key) - 1)} or ({key} if key else set())
 
 
 def initial_grams(initials: str) -> set[str]:
@@ -51,7 +62,7 @@ class FaqIndex:
         self.synonyms = korean.synonym_table(synonyms or {})
         active = [e for e in self.entries.values() if e.active]
         phrasings = [(e.id, text) for e in active for text in (e.q, *e.alt)]
-        self.known = frozenset(t for _, text in phrasings for t in korean.terms(text, self.synonyms) if len(t) > 1)
+        self.known = frozenset(t for _, text in phrasings for t in korean.terms(text, self.synonyms))
         forms = [(entry_id, form(text, self.synonyms, self.known)) for entry_id, text in phrasings]
         self.keywords = {e.id: tuple(korean.canonical(k, self.synonyms) for k in e.keywords) for e in active}
         self.thresholds = {e.id: e.threshold for e in active}
@@ -102,15 +113,20 @@ class FaqIndex:
             return [(s, v, "keyboard") for s, v, _ in self._by_text(self._readable(query), category)]
         return self._by_text(query, category)
 
-    def _shortlist(self, query_grams: set[str], category: str | None) -> list[Variant]:
-        lists = sorted((self.postings[g] for g in query_grams if g in self.postings), key=len)
+    def _shortlist(self, query_grams: set[str], category: str | None,
+                   content: frozenset[str] | set[str] = frozenset()) -> list[Variant]:
+        """Variants sharing the most grams with the query; a gram of its ``content`` words counts twice,
+        so shared filler (하고 싶어요) does not outvote a shared subject (배송 조회)."""
+        lists = sorted(((g, self.postings[g]) for g in query_grams if g in self.postings), key=lambda gl: len(gl[1]))
         scope = self.by_category.get(category, frozenset()) if category is not None else None
         counts: Counter[int] = Counter()
         budget = POSTING_BUDGET
-        for ids in lists:
+        for gram, ids in lists:
             if scope is not None:
                 ids = tuple(n for n in ids if n in scope)
             counts.update(ids[:budget])
+            if gram in content:
+                counts.update(ids[:budget])
             budget -= len(ids)
             if budget <= 0:
                 break
@@ -122,7 +138,7 @@ class FaqIndex:
             return []
         words = TermMatcher(asked.terms, self.vocabulary.weight)
         best: dict[str, tuple[float, Variant]] = {}
-        for variant in self._shortlist(grams(asked), category):
+        for variant in self._shortlist(query_grams(asked), category, content_grams(asked)):
             score = text_score(asked, variant, words)
             if variant.entry_id not in best or score > best[variant.entry_id][0]:
                 best[variant.entry_id] = (score, variant)

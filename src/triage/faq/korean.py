@@ -279,30 +279,31 @@ def _term(word: str, table: SynonymTable) -> str:
 
 
 def segment(word: str, known: frozenset[str] | set[str]) -> tuple[str, ...]:
-    """A run-together word split into known words (배송기간 -> 배송 기간, 배송이언제 -> 배송 언제).
+    """A run-together word split into known words (배송기간 -> 배송 기간, 출고후취소가능 -> 출고 후 취소).
 
-    Each part has two characters or more, with one-syllable particles allowed between them;
-    a word that does not split completely is kept whole, so 로켓배송 stays one unknown word.
+    Particles and filler between the parts are dropped (배송이언제 -> 배송 언제), but known words are
+    preferred to dropped ones (반품수거 -> 반품 수거, not 반품 수 거); a word that does not split
+    completely is kept whole, so 로켓배송 stays one unknown word.
     """
     if word in known or len(word) < 4:
         return (word,)
-    best: list[tuple[str, ...] | None] = [None] * (len(word) + 1)
-    best[0] = ()
-    for end in range(2, len(word) + 1):
+    best: list[tuple[int, tuple[str, ...]] | None] = [None] * (len(word) + 1)
+    best[0] = (0, ())
+    for end in range(1, len(word) + 1):
         for start in range(end):
-            parts = best[start]
-            if parts is None:
+            if best[start] is None:
                 continue
+            dropped, parts = best[start]
             piece = word[start:end]
-            if piece in known and len(piece) >= 2:
-                found = parts + (piece,)
-            elif len(piece) == 1 and piece in _GAP_PARTICLES and parts:
-                found = parts
+            if piece in known:
+                found = (dropped, parts + (piece,))
+            elif parts and (piece in _GAP_PARTICLES or piece in FILLERS):
+                found = (dropped + len(piece), parts)
             else:
                 continue
-            if best[end] is None or len(found) < len(best[end]):
+            if best[end] is None or (found[0], len(found[1])) < (best[end][0], len(best[end][1])):
                 best[end] = found
-    return best[-1] or (word,)
+    return best[-1][1] if best[-1] else (word,)
 
 
 _GAP_PARTICLES = frozenset(p for p in PARTICLES if len(p) == 1)
