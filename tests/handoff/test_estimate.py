@@ -6,11 +6,10 @@ from datetime import timedelta
 import pytest
 
 from triage.handoff.estimate import (
-    WaitEstimate, beyond_max_wait, estimate, estimate_minutes, format_wait, handle_times, parallel_capacity,
+    estimate, estimate_minutes, format_wait, handle_times, parallel_capacity,
     should_notify,
 )
 from triage.handoff.queue import assign_waiting, claim, close
-from triage.settings import QueueSettings
 
 from queue_support import agent, at, state_of, ticket
 
@@ -75,12 +74,6 @@ def test_estimate_combines_position_and_capacity_for_a_waiting_ticket():
     assert result.text == "현재 대기 2번째, 예상 대기 약 8분"
     assert estimate(state, "t0", [240.0]) is None
     assert estimate(state, "unknown", []) is None
-
-
-def test_an_estimate_beyond_the_queue_max_wait_is_a_promise_not_to_make():
-    queue = QueueSettings("general", max_wait=20)
-    assert not beyond_max_wait(WaitEstimate(7, 20), queue)
-    assert beyond_max_wait(WaitEstimate(7, 21), queue)
 
 
 # ---- wording ----------------------------------------------------------------------------

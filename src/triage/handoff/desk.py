@@ -38,8 +38,11 @@ REMINDER_TEXT = "아직 상담원 연결을 기다리고 있어요. {wait}\n대�
 QUEUE_END_TEXT = "응답이 없어 상담원 연결 대기를 종료할게요. 다시 필요하시면 언제든 말씀해 주세요."
 AGENT_WARN_TEXT = "상담을 계속하시려면 메시지를 남겨 주세요. 응답이 없으면 잠시 후 상담이 종료돼요."
 AGENT_END_TEXT = "응답이 없어 상담을 종료할게요. 이용해 주셔서 감사합니다."
+MAX_WAIT_TEXT = ("기다리시는 시간이 길어지고 있어요. 문의 내용을 남겨 주시면 상담원이 순서대로 확인하고 답변드릴게요. "
+                 "창을 닫으셔도 괜찮아요.\n대기를 그만두시려면 '{keyword}'를 입력해 주세요.")
 MESSAGE_KEYS = {"assigned": ASSIGNED_TEXT, "cancelled": CANCELLED_TEXT, "reminder": REMINDER_TEXT,
-                "queue_end": QUEUE_END_TEXT, "agent_warn": AGENT_WARN_TEXT, "agent_end": AGENT_END_TEXT}
+                "queue_end": QUEUE_END_TEXT, "agent_warn": AGENT_WARN_TEXT, "agent_end": AGENT_END_TEXT,
+                "max_wait": MAX_WAIT_TEXT}
 """Per-queue overrides come from ``queues.<name>.messages`` in triage.yaml."""
 HISTORY_DAYS = 7
 """Closed tickets loaded on start, for handle-time estimates."""
@@ -298,7 +301,26 @@ class Desk:
 
     def tick(self, plan: Plan) -> None:
         """Seats free up and queues open with time alone (09:00 on a weekday): assign who can be."""
-        self._settle(plan, self.change(plan).state, plan.now)
+        change = self.change(plan)
+        self._leave_messages(plan, change)
+        self._settle(plan, change.state, plan.now)
+
+    def _leave_messages(self, plan: Plan, change: Change) -> None:
+        """Past the queue's ``max_wait`` a live wait becomes a left message (an offline ticket).
+
+        The customer keeps their place but is no longer held in the chat: no more position
+        updates and no waiting-room timers that would end the session, so they can write what
+        they need and go. Each ticket is offered this once; the ``offline`` flag remembers it.
+        """
+        for ticket in q.overdue(change.state, self.local(plan.now), self.settings.queues):
+            row = self.row(change, ticket.id)
+            if row.offline:
+                continue
+            self._write_row(change, ticket, plan.now, offline=True)
+            self.say(plan, ticket.session_id, ticket.user_key,
+                     self.text(ticket.queue, "max_wait", keyword=self.config.cancel_keyword))
+            self.event(plan, "overdue", ticket, waited_seconds=plan.now - row.created_at,
+                       max_wait_minutes=self.settings.queues[ticket.queue].max_wait)
 
     # ---- agents ----------------------------------------------------------------------------------
 

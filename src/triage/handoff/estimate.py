@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from triage.handoff.queue import QueueState, Ticket, can_serve, position
-from triage.settings import QueueSettings
 
 DEFAULT_HANDLE_SECONDS = 180.0
 """Three minutes per conversation until the site has history of its own."""
@@ -67,11 +66,6 @@ def estimate(state: QueueState, ticket_id: str, recent: Sequence[float],
         return None
     return WaitEstimate(place, estimate_minutes(place, parallel_capacity(state, state.tickets[ticket_id]),
                                                 recent, default))
-
-
-def beyond_max_wait(wait: WaitEstimate, queue: QueueSettings) -> bool:
-    """A promise the queue cannot keep: the flow offers to leave a message instead."""
-    return wait.minutes > queue.max_wait
 
 
 def _duration(minutes: int) -> str:

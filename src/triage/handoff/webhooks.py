@@ -43,7 +43,7 @@ EVENT_HEADER = "X-Triage-Event"
 DELIVERY_HEADER = "X-Triage-Delivery"
 TOLERANCE = 300
 EVENT_KINDS = ("handoff_created", "user_message", "agent_message", "assigned", "transferred", "closed",
-               "user_left", "agent_notice", "position")
+               "user_left", "agent_notice", "position", "overdue")
 """Every event a desk can subscribe to; the SSE stream carries the same kinds."""
 
 
