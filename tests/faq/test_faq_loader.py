@@ -12,7 +12,7 @@ def test_small_faq_loads_entries_synonyms_links_and_buttons():
     entries, synonyms, problems = load_faq(root / "faq", root)
     by_id = {e.id: e for e in entries}
     assert problems == []
-    assert synonyms == {"배송": ("택배",), "환불": ("반품금액",)}
+    assert synonyms == {"배송": ("택배",), "환불": ("반품금액",), "다른쇼핑몰": ("배민", "11번가")}
     assert by_id["delivery-when"].alt == ("배송 언제 와요", "배송조회")
     assert by_id["delivery-when"].links[0].url.source == "https://shop.example.com/orders"
     assert by_id["refund-when"].buttons[0].goto == "main.agent"

@@ -85,3 +85,9 @@ def test_a_shared_subject_outweighs_shared_filler_in_the_shortlist():
     track = FaqEntry(id="delivery-track", category="배송", q="배송조회", a=Text("주문내역에서 보세요"))
     index = FaqIndex([*wishes, track], FaqSettings(), {"배송": ["택배"]})
     assert index.match("택배 조회하고 싶어요")[0].entry_id == "delivery-track"
+
+
+@pytest.mark.parametrize("query", ["11번가 배송 언제 와요", "배민에서 환불은 언제 되나요?"])
+def test_questions_about_another_shop_are_refused_however_well_the_words_match(index, query):
+    assert index.match(query)[0].score >= FaqSettings().suggest
+    assert index.decide(query).kind == "not_found"

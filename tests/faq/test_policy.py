@@ -43,6 +43,12 @@ def test_a_strong_match_overrules_unknown_words_but_only_to_ask():
     assert _decide(95, 40, unknown=1.0).kind == "suggest"
 
 
+def test_another_shop_named_in_the_query_is_refused_even_on_a_perfect_match():
+    decision = decide("배민 주문 취소", [Candidate("cancel-how", 100.0, "주문 취소", "exact")], SETTINGS, {},
+                      lambda _: True, elsewhere=True)
+    assert (decision.kind, decision.candidates) == ("not_found", ())
+
+
 def test_entry_threshold_overrides():
     assert _decide(85, thresholds={"e0": 90}).kind == "suggest"
     assert _decide(75, thresholds={"e0": 70}).kind == "answer"

@@ -27,6 +27,9 @@ EXPLAINED = 5
 """Candidates whose route is worked out: the most any caller shows."""
 MIN_INITIALS = 3
 """초성 queries shorter than this are too ambiguous to answer (ㅂㅅ is 배송, 반송, 변심...)."""
+ELSEWHERE = "다른쇼핑몰"
+"""The word faq/_synonyms.yaml maps other shops and services to (배민, 11번가, 쿠팡...). "배민 주문 취소"
+reads like our 주문 취소 to any scorer, yet no answer of ours is right for it: the bot refuses."""
 
 
 def grams(text: Form) -> set[str]:
@@ -93,7 +96,11 @@ class FaqIndex:
         unknown = 0.0 if korean.is_chosung_query(text) else \
             self.vocabulary.unknown_share(korean.terms(text, self.synonyms))
         return decide(query, candidates, self.settings, self.thresholds,
-                      lambda entry_id: self._has_keywords(entry_id, text), unknown)
+                      lambda entry_id: self._has_keywords(entry_id, text), unknown, self._elsewhere(text))
+
+    def _elsewhere(self, query: str) -> bool:
+        """Looked for in the text as typed: particle stripping would cut 11번가 to 11번."""
+        return ELSEWHERE in korean.apply_synonyms(korean.compact(query), self.synonyms)
 
     def _readable(self, query: str) -> str:
         """The query as Hangul: wrong-keyboard text converted, so keywords can be found in it."""

@@ -20,14 +20,17 @@ UNKNOWN_OVERRULED = 70.0
 
 def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
            thresholds: Mapping[str, float | None], answerable: Callable[[str], bool],
-           unknown_share: float = 0.0) -> Decision:
+           unknown_share: float = 0.0, elsewhere: bool = False) -> Decision:
     """Pick the band for ranked ``candidates`` (best first, one per entry).
 
     ``thresholds`` holds per-entry answer thresholds (None = the site's); ``answerable`` says
     whether an entry's required keywords appear in the query; ``unknown_share`` is the share of
     the query's words no entry uses: any makes the bot ask rather than answer, many make it refuse
-    unless the best match is strong.
+    unless the best match is strong; ``elsewhere`` says the query names another shop or service, whose
+    questions none of our answers fit however well the words match.
     """
+    if elsewhere:
+        return Decision("not_found", query)
     if unknown_share >= UNKNOWN_REFUSE and (not candidates or candidates[0].score < UNKNOWN_OVERRULED):
         return Decision("not_found", query)
     offered = tuple(c for c in candidates if c.score >= settings.suggest)[:MAX_SUGGESTIONS]
