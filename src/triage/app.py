@@ -87,6 +87,7 @@ def make_app(options: ServeOptions) -> web.Application:
                         submit=lambda item: app[DISPATCHER].submit(item))
     app.add_routes([*webhooks.routes(), web.get("/healthz", health), *routes])
     app.cleanup_ctx.append(lambda app: _resources(app, options))
+    app.on_shutdown.append(lambda app: app[API].end_streams())
     return app
 
 

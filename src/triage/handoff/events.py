@@ -23,10 +23,17 @@ class Feed:
 
     def __init__(self) -> None:
         self._changed = asyncio.Event()
+        self.closed = False
 
     def notify(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
+
+    def close(self) -> None:
+        """Server shutdown waits for every open request, and a stream would only notice at its
+        next heartbeat; closing ends them all at once."""
+        self.closed = True
+        self.notify()
 
     async def wait(self, timeout: float) -> None:
         try:
@@ -59,7 +66,7 @@ async def stream(request: web.Request, store: Store, feed: Feed, heartbeat: Call
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
     await response.write(b": triage events\n\n")
-    while True:
+    while not feed.closed:
         events = store.events_after(last, kinds)
         for event in events:
             last = event.id
@@ -67,5 +74,6 @@ async def stream(request: web.Request, store: Store, feed: Feed, heartbeat: Call
                 await response.write(frame(event))
         if not events:
             await feed.wait(heartbeat())
-            if not store.events_after(last, kinds, limit=1):
+            if not feed.closed and not store.events_after(last, kinds, limit=1):
                 await response.write(b": heartbeat\n\n")
+    return response
