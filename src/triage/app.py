@@ -33,6 +33,7 @@ from triage.reload import ContentHolder
 from triage.runtime import Runtime
 from triage.settings import Settings
 from triage.store import OutboxItem, SqliteStore, open_store
+from triage.web import routes as console
 
 log = logging.getLogger("triage.app")
 
@@ -53,6 +54,8 @@ class ServeOptions:
     """Seconds since the epoch; tests pin a day (설날) or move time forward. Default: the real clock."""
     heartbeat: float = 15.0
     """Seconds between SSE comment lines on an idle event stream."""
+    preview: bool = False
+    """Mount the 상담톡 simulator for the editors' /preview page (docs/console.md)."""
 
 
 CONTENT = web.AppKey("content", ContentHolder)
@@ -88,6 +91,7 @@ def make_app(options: ServeOptions) -> web.Application:
     app.add_routes([*webhooks.routes(), web.get("/healthz", health), *routes])
     app.cleanup_ctx.append(lambda app: _resources(app, options))
     app.on_shutdown.append(lambda app: app[API].end_streams())
+    console.mount(app, options)
     return app
 
 

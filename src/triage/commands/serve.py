@@ -23,11 +23,14 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port to listen on (default: server.port, 8080)")
     parser.add_argument("--db", help="SQLite file (default: storage.path under the root, triage.db)")
     parser.add_argument("--kakao-url", help="base URL of the 상담톡 API or simulator (default: kakao.base_url)")
+    parser.add_argument("--preview", action="store_true",
+                        help="run a built-in 상담톡 simulator for the /preview page (local editing only)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
 
 def options_from(args: argparse.Namespace) -> ServeOptions:
-    return ServeOptions(root=Path(args.root), host=args.host, port=args.port, db=args.db, kakao_url=args.kakao_url)
+    return ServeOptions(root=Path(args.root), host=args.host, port=args.port, db=args.db, kakao_url=args.kakao_url,
+                        preview=args.preview)
 
 
 def build(args: argparse.Namespace) -> web.Application | None:
