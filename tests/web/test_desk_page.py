@@ -59,7 +59,7 @@ def test_two_agents_share_the_queue_and_one_takes_the_customer_back_to_the_bot(c
     assert kim.locator("#transcript img").count() == 0
     kim.get_by_label("자주 쓰는 답변").select_option(index=1)
     expect(kim.get_by_label("답장")).not_to_have_value("")
-    kim.screenshot(path=str(BUILD / "desk.png"))
+    kim.screenshot(path=str(BUILD / "desk.png"), full_page=True)
 
     kim.get_by_role("button", name="봇으로 돌려보내기").click()
     expect(kim.locator("#mine")).to_contain_text("맡은 상담이 없어요")
