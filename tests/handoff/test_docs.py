@@ -1,4 +1,4 @@
-"""docs/handoff.md (the README's handoff section) stays true to the code it describes."""
+"""The README's handoff section stays true to the code it describes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from triage.handoff.api import ROUTES
 from triage.handoff.desk import MESSAGE_KEYS
 from triage.handoff.webhooks import EVENT_KINDS, sign
 
-DOC = (Path(__file__).parents[2] / "docs" / "handoff.md").read_text(encoding="utf-8")
+README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+DOC = README[README.index("## Human agents"):].split("\n## ", 1)[0]
 
 
 def table_rows(header: str) -> list[list[str]]:

@@ -3,7 +3,7 @@
 Every route authenticates with ``Authorization: Bearer <token>`` against ``agents:`` in
 triage.yaml and answers errors as ``{"error": {"code", "message"}}``. Decisions live in
 ``actions.py`` (what an agent may do) and ``desk.py`` (the queue); reads come from the desk
-and the store. See docs/handoff.md for the table of endpoints.
+and the store. The README's "Human agents" section has the table of endpoints.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ ROUTES = (
     ("POST", "/users/{user_key}/block", "block"),
     ("GET", "/events", "events"),
 )
-"""(method, path under /api/v1, AgentApi handler): the table docs/handoff.md documents."""
+"""(method, path under /api/v1, AgentApi handler): the table the README documents."""
 
 
 def wire(api: Callable[[], AgentApi]) -> tuple[list[web.RouteDef], Any]:
