@@ -55,7 +55,7 @@ class ServeOptions:
     heartbeat: float = 15.0
     """Seconds between SSE comment lines on an idle event stream."""
     preview: bool = False
-    """Mount the 상담톡 simulator for the editors' /preview page (docs/console.md)."""
+    """Mount the 상담톡 simulator for the editors' /preview page (the README's web console section)."""
 
 
 CONTENT = web.AppKey("content", ContentHolder)
