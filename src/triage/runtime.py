@@ -21,9 +21,10 @@ from triage.flows.engine import new_state, step
 from triage.flows.session import (Action, EndSession, Event, HandoffAction, Record, Reference, Release, SendButtons,
                                   SendImage, SendLinks, SendText, SessionState, Start, Timeout, UserInfo, UserMedia,
                                   UserText)
+from triage.handoff.webhooks import WebhookConfig, webhook_rows
 from triage.kakao.render import media_hosts_for, render_actions
 from triage.kakao.serials import SerialNumbers
-from triage.handoff.webhooks import WebhookConfig, webhook_rows
+from triage.privacy.masking import mask, mask_data
 from triage.store import (AgentRow, Commit, InboxItem, NewEvent, NewOutbox, SessionRecord, Store, TranscriptEntry,
                           UserRecord)
 from triage.timers import HANDOFF_STAGES, KAKAO_SESSION_SECONDS, HandoffDue, due
@@ -292,6 +293,12 @@ class Runtime:
             self._end(plan, reason, by_engine=True)
 
     def commit(self, plan: Plan, inbox_id: int | None = None) -> None:
+        """Write everything the plan changed in one transaction.
+
+        Personal data is masked here, the one door to storage: always in events (analytics, the
+        SSE stream and desk webhooks are built from them), and in transcripts and agent packets
+        when ``privacy.mask_transcripts`` is on. Session state keeps what the flow collected.
+        """
         session = plan.session
         if session is not None and plan.state is not None:
             state = plan.state
@@ -300,10 +307,15 @@ class Runtime:
                               updated_at=plan.now)
             plan.user = replace(plan.user, last_category=state.category or plan.user.last_category)
         tickets = list(plan.desk.rows.values()) if plan.desk is not None else []
-        outbox = [*plan.outbox, *webhook_rows(self.webhooks(), plan.events)]
+        events = [replace(event, data=mask_data(event.data)) for event in plan.events]
+        transcript = plan.transcript
+        if plan.content.settings.privacy.mask_transcripts:
+            transcript = [replace(e, text=mask(e.text) if e.text else e.text, data=mask_data(e.data)) for e in transcript]
+            tickets = [replace(t, packet=mask_data(t.packet)) for t in tickets]
+        outbox = [*plan.outbox, *webhook_rows(self.webhooks(), events)]
         commit = Commit(at=plan.now, inbox_id=inbox_id, session=session, sessions=[*plan.closed, *plan.touched],
-                        user=plan.user if plan.user.user_key else None, transcript=plan.transcript, outbox=outbox,
-                        events=plan.events, tickets=tickets, agents=plan.agents)
+                        user=plan.user if plan.user.user_key else None, transcript=transcript, outbox=outbox,
+                        events=events, tickets=tickets, agents=plan.agents)
         sent = self.store.commit(commit)
         for adopt in plan.after_commit:
             adopt()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -126,3 +127,12 @@ def texts(messages: list[dict]) -> str:
 def has(fragment: str):
     """A wait_for predicate: some delivered bubble contains ``fragment``."""
     return lambda messages: fragment in texts(messages)
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    """Poll ``condition`` (e.g. a query on the server's database) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.1)

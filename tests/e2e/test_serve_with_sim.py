@@ -10,7 +10,7 @@ import aiohttp
 
 from triage.kakao.sim_client import inject_fault
 
-from .conftest import has, texts, user
+from .conftest import has, texts, until, user
 
 SENDER = "0123456789abcdef0123456789abcdef01234567"
 
@@ -103,7 +103,7 @@ async def test_a_killed_server_loses_and_doubles_nothing(own_stack, http):
     await customer.wait_for(has("무엇을 도와드릴까요"))
     await inject_fault(http, own_stack.sim_url, "write", 503, 10_000)
     await customer.say("주문/배송")
-    await _until(lambda: own_stack.query(
+    await until(lambda: own_stack.query(
         "SELECT count(*) FROM outbox WHERE user_key = ? AND status = 'pending' AND attempts > 0", "e2e-kill")[0][0])
 
     own_stack.kill_server()
@@ -124,7 +124,7 @@ async def test_a_flow_edited_mid_session_takes_effect_on_the_next_message(own_st
     main = own_stack.root / "flows" / "main.yaml"
     main.write_text(main.read_text(encoding="utf-8").replace("무엇을 도와드릴까요?", "새 인사말로 바꿨어요."),
                     encoding="utf-8")
-    await _until(lambda: _content_version(own_stack) >= 2)
+    await until(lambda: _content_version(own_stack) >= 2)
 
     await customer.say("처음으로")
 
@@ -150,11 +150,3 @@ def _content_version(stack) -> int:
     import urllib.request
     with urllib.request.urlopen(f"{stack.server_url}/healthz", timeout=2) as response:
         return json.load(response)["content_version"]
-
-
-async def _until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.1)
