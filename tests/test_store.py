@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 import triage.store as store_module
 from triage.store import (
-    SCHEMA_VERSION, Commit, EventRecord, NewEvent, NewOutbox, SessionRecord, SqliteStore, StoreError,
+    SCHEMA_VERSION, Commit, EventRecord, NewEvent, NewOutbox, SessionRecord, SessionRef, SqliteStore, StoreError,
     TranscriptEntry, UserRecord, open_store,
 )
 
@@ -223,6 +223,16 @@ def test_the_current_session_is_the_latest_one_not_ended(store: SqliteStore) -> 
     assert store.get_session("nope") is None and store.get_user("nobody") is None
 
 
+def test_the_open_session_ref_names_the_current_session_without_its_state(store: SqliteStore) -> None:
+    assert store.open_session_ref("u1") is None
+    store.commit(Commit(at=1.0, session=session("s1", started_at=1.0)))
+    store.commit(Commit(at=2.0, session=session("s2", started_at=2.0, kakao_session_id=None)))
+    assert store.open_session_ref("u1") == SessionRef("s2", None)
+    store.commit(Commit(at=3.0, session=session("s2", started_at=2.0, status="ended", ended_at=3.0)))
+    assert store.open_session_ref("u1") == SessionRef("s1", "170000123") == SessionRef(
+        store.current_session("u1").id, store.current_session("u1").kakao_session_id)
+
+
 def test_closing_one_session_and_opening_the_next_is_one_change(store: SqliteStore) -> None:
     store.commit(Commit(at=1.0, session=session("s1", started_at=1.0)))
     closed = session("s1", started_at=1.0, status="ended", ended_at=5.0, end_reason="new_kakao_session")
@@ -246,6 +256,27 @@ def test_an_identifier_that_is_not_valid_unicode_is_refused_cleanly(store: Sqlit
 
 
 # ---- outbox ---------------------------------------------------------------------------------
+
+
+def test_a_users_next_row_is_the_first_pending_one_due_or_not(store: SqliteStore) -> None:
+    a1, a2 = enqueue(store, write("a1"), write("a2", not_before=50.0))
+    enqueue(store, write("b1", user_key="u2"))
+    assert store.next_outbox("u1") == store.get_outbox(a1)
+    store.outbox_delivered(a1, {"code": 0}, 11.0)
+    assert store.next_outbox("u1") == store.get_outbox(a2)
+    store.outbox_failed(a2, "HTTP 400", 12.0)
+    assert store.next_outbox("u1") is None
+
+
+def test_deliveries_recorded_together_are_each_stamped_and_answered(store: SqliteStore) -> None:
+    a1, a2 = enqueue(store, write("a1"), write("a2"))
+    (b1,) = enqueue(store, write("b1", user_key="u2"))
+    store.outbox_delivered_many([(a1, {"code": "0"}), (b1, None)], 12.0)
+    delivered = [store.get_outbox(i) for i in (a1, b1)]
+    assert [(o.status, o.attempts) for o in delivered] == [("delivered", 1), ("delivered", 1)]
+    assert [o.id for o in store.due_outbox(math.inf)] == [a2]
+    assert store._conn.execute("SELECT response, done_at FROM outbox WHERE id IN (?, ?) ORDER BY id",
+                               (a1, b1)).fetchall() == [('{"code":"0"}', 12.0), (None, 12.0)]
 
 
 def test_only_the_head_of_each_users_queue_is_due(store: SqliteStore) -> None:

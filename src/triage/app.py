@@ -14,7 +14,6 @@ from pathlib import Path
 import time
 from typing import AsyncIterator, Callable
 
-import aiohttp
 from aiohttp import web
 
 from triage.dispatcher import Dispatcher
@@ -23,7 +22,7 @@ from triage.handoff.actions import AgentActions
 from triage.handoff.api import IMAGE_MAX, AgentApi, wire
 from triage.handoff.desk import Desk
 from triage.handoff.events import Feed
-from triage.kakao.client import Delivery, KakaoClient
+from triage.kakao.client import Delivery, KakaoClient, client_session
 from triage.kakao.render import OutboundCall
 from triage.kakao.serials import SerialNumbers
 from triage.kakao.webhooks import Webhooks
@@ -130,7 +129,7 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
     settings = app[SETTINGS]
     holder = app[CONTENT]
     store = open_store(settings.storage_path)
-    http = aiohttp.ClientSession()
+    http = client_session()
     client = KakaoClient(settings.kakao, http, sender_key=settings.channel.sender_key)
     clock = options.clock or time.time
     serials = SerialNumbers(clock=clock)

@@ -25,8 +25,8 @@ from triage.handoff.webhooks import WebhookConfig, webhook_rows
 from triage.kakao.render import media_hosts_for, render_actions
 from triage.kakao.serials import SerialNumbers
 from triage.privacy.masking import mask, mask_data
-from triage.store import (AgentRow, Commit, InboxItem, NewEvent, NewOutbox, SessionRecord, Store, TranscriptEntry,
-                          UserRecord)
+from triage.store import (AgentRow, Commit, InboxItem, NewEvent, NewOutbox, SessionRecord, SessionRef, Store,
+                          TranscriptEntry, UserRecord)
 from triage.timers import HANDOFF_STAGES, KAKAO_SESSION_SECONDS, HandoffDue, due
 
 log = logging.getLogger("triage.runtime")
@@ -112,7 +112,7 @@ class Runtime:
         """Whether this message would start a new local session (so its reference matters)."""
         if item.kind != "message":
             return False
-        current = self.store.current_session(item.user_key)
+        current = self.store.open_session_ref(item.user_key)
         return current is None or _other_kakao_session(current, item.payload.get("session_id"))
 
     def process(self, item: InboxItem) -> None:
@@ -331,7 +331,7 @@ class Runtime:
         return datetime.fromtimestamp(plan.now, plan.content.settings.tz)
 
 
-def _other_kakao_session(session: SessionRecord, kakao_session: str | None) -> bool:
+def _other_kakao_session(session: SessionRecord | SessionRef, kakao_session: str | None) -> bool:
     return bool(kakao_session and session.kakao_session_id and kakao_session != session.kakao_session_id)
 
 

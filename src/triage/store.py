@@ -71,6 +71,14 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
+class SessionRef:
+    """Which session is open, without its state: enough to tell whether a message opens a new one."""
+
+    id: str
+    kakao_session_id: str | None
+
+
+@dataclass(frozen=True)
 class OutboxItem:
     """One outbound call; ``status`` is pending (the only state ever sent), delivered, failed or dropped."""
 
@@ -193,6 +201,7 @@ class Store(Protocol):
     def pending_inbound(self) -> list[InboxItem]: ...
     def get_user(self, user_key: str) -> UserRecord | None: ...
     def current_session(self, user_key: str) -> SessionRecord | None: ...
+    def open_session_ref(self, user_key: str) -> SessionRef | None: ...
     def get_session(self, session_id: str) -> SessionRecord | None: ...
     def sessions_of(self, user_key: str) -> list[SessionRecord]: ...
     def idle_sessions(self, statuses: Sequence[str], before: float, limit: int = 500) -> list[SessionRecord]: ...
@@ -200,7 +209,9 @@ class Store(Protocol):
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxItem]: ...
     def get_outbox(self, item_id: int) -> OutboxItem | None: ...
     def outbox_of(self, user_key: str) -> list[OutboxItem]: ...
+    def next_outbox(self, user_key: str) -> OutboxItem | None: ...
     def outbox_delivered(self, item_id: int, response: dict[str, Any] | None, now: float) -> None: ...
+    def outbox_delivered_many(self, done: Sequence[tuple[int, dict[str, Any] | None]], now: float) -> None: ...
     def outbox_retry(self, item_id: int, next_attempt_at: float, error: str) -> None: ...
     def outbox_failed(self, item_id: int, error: str, now: float) -> None: ...
     def drop_pending_outbox(self, user_key: str, reason: str, now: float,
@@ -423,6 +434,11 @@ _UPSERT_TICKET = (
 _UPSERT_AGENT = (
     "INSERT INTO agents(id, presence, max_concurrent, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
     "presence = excluded.presence, max_concurrent = excluded.max_concurrent, updated_at = excluded.updated_at")
+_CURRENT = ("SELECT {} FROM sessions WHERE user_key = ? AND status != 'ended' "
+            "ORDER BY started_at DESC, rowid DESC LIMIT 1")
+_NEXT_OF_USER = f"SELECT {_OUTBOX} FROM outbox WHERE user_key = ? AND status = 'pending' ORDER BY id LIMIT 1"
+_FINISH = ("UPDATE outbox SET attempts = attempts + 1, status = ?, last_error = ?, done_at = ?, response = ? "
+           "WHERE id = ? AND status = 'pending'")
 _DUE_HEADS = (
     f"SELECT {_OUTBOX} FROM outbox AS o WHERE status = 'pending' AND next_attempt_at <= ? "
     "AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.status = 'pending' AND p.user_key = o.user_key "
@@ -473,10 +489,13 @@ class SqliteStore:
         return _user(row) if row else None
 
     def current_session(self, user_key: str) -> SessionRecord | None:
-        row = self._conn.execute(
-            f"SELECT {_SESSION} FROM sessions WHERE user_key = ? AND status != 'ended' "
-            "ORDER BY started_at DESC, rowid DESC LIMIT 1", (user_key,)).fetchone()
+        row = self._conn.execute(_CURRENT.format(_SESSION), (user_key,)).fetchone()
         return _session(row) if row else None
+
+    def open_session_ref(self, user_key: str) -> SessionRef | None:
+        """``current_session`` without reading or decoding the state: the dispatcher asks it per message."""
+        row = self._conn.execute(_CURRENT.format("id, kakao_session_id"), (user_key,)).fetchone()
+        return SessionRef(*row) if row else None
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         row = self._conn.execute(f"SELECT {_SESSION} FROM sessions WHERE id = ?", (session_id,)).fetchone()
@@ -551,8 +570,20 @@ class SqliteStore:
         rows = self._conn.execute(f"SELECT {_OUTBOX} FROM outbox WHERE user_key = ? ORDER BY id", (user_key,))
         return [_outbox(row) for row in rows]
 
+    def next_outbox(self, user_key: str) -> OutboxItem | None:
+        """The user's first pending row, due or not: after a delivery, the one that may go next."""
+        row = self._conn.execute(_NEXT_OF_USER, (user_key,)).fetchone()
+        return _outbox(row) if row else None
+
     def outbox_delivered(self, item_id: int, response: dict[str, Any] | None, now: float) -> None:
-        self._finish(item_id, "delivered", None, now, response)
+        self.outbox_delivered_many([(item_id, response)], now)
+
+    def outbox_delivered_many(self, done: Sequence[tuple[int, dict[str, Any] | None]], now: float) -> None:
+        """Several deliveries in one transaction: they touch the same few pages, so one commit
+        writes those pages once instead of once per row."""
+        with self._write() as conn:
+            conn.executemany(_FINISH, [("delivered", None, now, None if response is None else _dump(response), item_id)
+                                       for item_id, response in done])
 
     def outbox_retry(self, item_id: int, next_attempt_at: float, error: str) -> None:
         with self._write() as conn:
@@ -560,14 +591,8 @@ class SqliteStore:
                          "WHERE id = ? AND status = 'pending'", (next_attempt_at, _clean(error), item_id))
 
     def outbox_failed(self, item_id: int, error: str, now: float) -> None:
-        self._finish(item_id, "failed", error, now, None)
-
-    def _finish(self, item_id: int, status: str, error: str | None, now: float,
-                response: dict[str, Any] | None) -> None:
         with self._write() as conn:
-            conn.execute("UPDATE outbox SET attempts = attempts + 1, status = ?, last_error = ?, done_at = ?, "
-                         "response = ? WHERE id = ? AND status = 'pending'",
-                         (status, _clean(error), now, None if response is None else _dump(response), item_id))
+            conn.execute(_FINISH, ("failed", _clean(error), now, None, item_id))
 
     def drop_pending_outbox(self, user_key: str, reason: str, now: float,
                             session_id: str | None = None) -> int:

@@ -79,6 +79,16 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         return None
 
 
+def client_session() -> aiohttp.ClientSession:
+    """The one HTTP session for calls out of the server.
+
+    No cookie jar: the 상담톡 API authenticates by header and sets no cookies we must return,
+    and a jar filters and updates cookies on every request. Connections are kept alive and
+    reused (aiohttp's default), which is what makes one call per outbound message affordable.
+    """
+    return aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+
+
 class KakaoClient:
     """The one user of the shared ``aiohttp.ClientSession`` for calls to Kakao (or the simulator).
 
