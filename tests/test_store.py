@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -373,3 +375,28 @@ def test_events_are_filtered_by_time_window_and_kind(store: SqliteStore) -> None
     assert [e.at for e in store.events(kinds=["node"])] == [1.0, 3.0]
     assert [e.kind for e in store.events(since=1.5, until=3.5, kinds=["handoff", "faq"])] == ["handoff"]
     assert store.events(kinds=[]) == []
+
+
+# ---- background checkpoints -----------------------------------------------------------------
+
+
+def test_a_background_thread_copies_committed_pages_into_the_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "triage.db"
+    with open_store(path) as opened:
+        stop = opened.checkpoint_in_background(interval=0.01)
+        size = path.stat().st_size
+        enqueue(opened, *(write(f"x{n}") for n in range(200)))
+        deadline = time.monotonic() + 5.0
+        while path.stat().st_size == size and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stop()
+        assert path.stat().st_size > size
+        assert opened._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (4000,)
+        assert not [t for t in threading.enumerate() if t.name == "triage-checkpoint"]
+        assert len(opened.outbox_of("u1")) == 200
+
+
+def test_an_in_memory_store_has_no_checkpoints_to_make() -> None:
+    with open_store(":memory:") as opened:
+        opened.checkpoint_in_background()()
+        assert not [t for t in threading.enumerate() if t.name == "triage-checkpoint"]

@@ -129,6 +129,7 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
     settings = app[SETTINGS]
     holder = app[CONTENT]
     store = open_store(settings.storage_path)
+    stop_checkpoints = store.checkpoint_in_background()
     http = client_session()
     client = KakaoClient(settings.kakao, http, sender_key=settings.channel.sender_key)
     clock = options.clock or time.time
@@ -167,4 +168,5 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*tasks)
         await http.close()
+        stop_checkpoints()
         store.close()

@@ -14,9 +14,11 @@ parameterised SQL, which sqlite3 prepares once and caches.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +28,8 @@ from typing import Any, Protocol
 import sqlite_utils
 
 SCHEMA_VERSION = 1
+
+log = logging.getLogger("triage.store")
 
 
 class StoreError(Exception):
@@ -659,6 +663,30 @@ class SqliteStore:
                                   params)
         return [_event(row) for row in rows]
 
+    def checkpoint_in_background(self, interval: float = 0.02) -> Callable[[], None]:
+        """Copy the WAL back into the database on a thread of its own; returns how to stop it.
+
+        Left to the writer, that copy happens inside whichever commit fills the WAL, and stalls
+        the event loop for milliseconds. SQLite releases the GIL while it copies, so a thread
+        does it on another core. The writer keeps checkpointing itself once the WAL holds
+        ``_WRITER_CHECKPOINT_PAGES``: usually those pages are already copied, so that is cheap,
+        and it bounds the file should the thread fall behind or stop.
+        """
+        path = self._conn.execute("PRAGMA database_list").fetchone()[2]
+        if not path:
+            return lambda: None
+        self._conn.execute(f"PRAGMA wal_autocheckpoint = {_WRITER_CHECKPOINT_PAGES}")
+        stop = threading.Event()
+        thread = threading.Thread(target=_checkpoint_until, args=(path, interval, stop), name="triage-checkpoint",
+                                  daemon=True)
+        thread.start()
+
+        def stopper() -> None:
+            stop.set()
+            thread.join()
+
+        return stopper
+
     def close(self) -> None:
         self._conn.close()
 
@@ -703,6 +731,27 @@ class SqliteStore:
             conn.executemany("UPDATE events SET user_key = NULL, data = ? WHERE id = ?",
                              [(_dump(scrub.event(e.kind, e.data)), e.id) for e in events])
         return Erased(**deleted, sessions=len(sessions), events=len(events))
+
+
+_WRITER_CHECKPOINT_PAGES = 4000
+"""16 MB of WAL at 4 KB pages; SQLite's default of 1000 would have the writer copy most pages itself."""
+
+
+def _checkpoint_until(path: str, interval: float, stop: threading.Event) -> None:
+    """A ``PASSIVE`` checkpoint never waits for or blocks the writer. On an error the thread
+    ends with a log line: the writer's own checkpoints carry on without it."""
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error:
+        log.exception("%s: cannot open a connection for background checkpoints", path)
+        return
+    try:
+        while not stop.wait(interval):
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error:
+        log.exception("%s: background checkpoints stopped; the writer checkpoints alone", path)
+    finally:
+        conn.close()
 
 
 # ---- privacy: what to erase, how to strip it, what was done (issue 6) ----------------------
