@@ -219,8 +219,6 @@
     sessionStorage.setItem("desk-token", token);
     $("login").hidden = true;
     $("desk").hidden = false;
-    $("me").hidden = false;
-    $("me-name").textContent = `${desk.me.name} (${desk.me.id})`;
     const canned = await api("GET", "/canned");
     for (const answer of canned.answers) {
       const option = el("option", null, `[${answer.category}] ${answer.question}`);
@@ -228,6 +226,9 @@
       $("canned").append(option);
     }
     await refreshAll();
+    /* Shown only now: presence and capacity are filled in, so a quick change cannot send a blank capacity. */
+    $("me").hidden = false;
+    $("me-name").textContent = `${desk.me.name} (${desk.me.id})`;
     listen();
   }
 
@@ -272,8 +273,12 @@
   });
   $("close").addEventListener("click", () => act("/close"));
   $("close-to-bot").addEventListener("click", () => act("/close-to-bot"));
-  const presence = () => api("PUT", `/agents/${encodeURIComponent(desk.me.id)}/presence`,
-    { presence: $("presence").value, max_concurrent: Number($("capacity").value) }).then(refreshAll, (e) => showError(e.message));
+  const presence = () => {
+    const body = { presence: $("presence").value };
+    const capacity = $("capacity").valueAsNumber;
+    if (Number.isInteger(capacity) && capacity >= 1) body.max_concurrent = capacity;
+    return api("PUT", `/agents/${encodeURIComponent(desk.me.id)}/presence`, body).then(refreshAll, (e) => showError(e.message));
+  };
   $("presence").addEventListener("change", presence);
   $("capacity").addEventListener("change", presence);
   if (desk.token) login(desk.token);
