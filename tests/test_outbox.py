@@ -165,27 +165,6 @@ async def test_each_user_gets_messages_in_order_while_users_are_served_concurren
     assert far.peak == len(users)
 
 
-async def test_deliveries_that_finish_together_are_recorded_in_one_commit(store: SqliteStore) -> None:
-    users = [f"u{n}" for n in range(10)]
-    for n in range(3):
-        enqueue(store, *(write(f"{u}-{n}", user_key=u) for u in users))
-    commits: list[int] = []
-    record = store.outbox_delivered_many
-
-    def counted(done: Any, now: float) -> None:
-        commits.append(len(done))
-        record(done, now)
-
-    store.outbox_delivered_many = counted  # type: ignore[method-assign]
-    far = FarSide()
-    async with running(OutboxWorker(store, far, on_no_session=ignore)) as worker:
-        assert await worker.drain(2.0)
-    assert sum(commits) == 30 and len(commits) < 30 and max(commits) == 10
-    for u in users:
-        assert far.serials(u) == [f"{u}-0", f"{u}-1", f"{u}-2"]
-        assert set(statuses(store, u).values()) == {"delivered"}
-
-
 async def test_a_row_committed_while_its_user_is_being_served_goes_next_in_order(store: SqliteStore) -> None:
     enqueue(store, write("x1"))
     far = FarSide(latency={"u1": 0.02})

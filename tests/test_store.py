@@ -260,27 +260,6 @@ def test_an_identifier_that_is_not_valid_unicode_is_refused_cleanly(store: Sqlit
 # ---- outbox ---------------------------------------------------------------------------------
 
 
-def test_a_users_next_row_is_the_first_pending_one_due_or_not(store: SqliteStore) -> None:
-    a1, a2 = enqueue(store, write("a1"), write("a2", not_before=50.0))
-    enqueue(store, write("b1", user_key="u2"))
-    assert store.next_outbox("u1") == store.get_outbox(a1)
-    store.outbox_delivered(a1, {"code": 0}, 11.0)
-    assert store.next_outbox("u1") == store.get_outbox(a2)
-    store.outbox_failed(a2, "HTTP 400", 12.0)
-    assert store.next_outbox("u1") is None
-
-
-def test_deliveries_recorded_together_are_each_stamped_and_answered(store: SqliteStore) -> None:
-    a1, a2 = enqueue(store, write("a1"), write("a2"))
-    (b1,) = enqueue(store, write("b1", user_key="u2"))
-    store.outbox_delivered_many([(a1, {"code": "0"}), (b1, None)], 12.0)
-    delivered = [store.get_outbox(i) for i in (a1, b1)]
-    assert [(o.status, o.attempts) for o in delivered] == [("delivered", 1), ("delivered", 1)]
-    assert [o.id for o in store.due_outbox(math.inf)] == [a2]
-    assert store._conn.execute("SELECT response, done_at FROM outbox WHERE id IN (?, ?) ORDER BY id",
-                               (a1, b1)).fetchall() == [('{"code":"0"}', 12.0), (None, 12.0)]
-
-
 def test_only_the_head_of_each_users_queue_is_due(store: SqliteStore) -> None:
     a1, a2, a3 = enqueue(store, write("a1"), write("a2"), write("a3"))
     (b1,) = enqueue(store, write("b1", user_key="u2", not_before=20.0))

@@ -24,7 +24,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from triage.store import OutboxItem, Store, StoreError
@@ -132,8 +132,6 @@ class OutboxWorker:
         self._poll_interval = poll_interval
         self._rng = rng or random.Random()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
-        self._waiting = False
-        self._batch: _DeliveredBatch | None = None
         self._wake = asyncio.Event()
         self._settled = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -186,8 +184,7 @@ class OutboxWorker:
     def _dispatch(self) -> float | None:
         """Start every due head there is room for; seconds until the next head falls due."""
         free = self._concurrency - len(self._in_flight)
-        self._waiting = free <= 0
-        if self._waiting:
+        if free <= 0:
             return None
         try:
             heads = self._store.due_outbox(math.inf, free + len(self._in_flight) + 1)
@@ -201,50 +198,15 @@ class OutboxWorker:
             if item.next_attempt_at > now:
                 return item.next_attempt_at - now
             if free == 0:
-                self._waiting = True
                 return None
-            self._in_flight[item.user_key] = asyncio.create_task(self._serve(item))
+            self._in_flight[item.user_key] = asyncio.create_task(self._attempt(item))
             free -= 1
         return None
 
     async def _idle(self, delay: float | None) -> None:
         await _wait(self._wake, self._poll_interval if delay is None else min(delay, self._poll_interval))
 
-    async def _serve(self, item: OutboxItem) -> None:
-        """Send one user's rows one after another for as long as the next one is due.
-
-        Asking the store for this user's next row is far cheaper than scanning every user's
-        head again, and the user stays in ``_in_flight`` throughout, so order holds. No
-        ``await`` separates the last look at the store from leaving ``_in_flight``: a row
-        committed meanwhile is either seen here or found by ``_dispatch`` after its wake.
-        """
-        user_key = item.user_key
-        current: OutboxItem | None = item
-        try:
-            while current is not None and await self._attempt(current):
-                current = self._next_due(user_key)
-        finally:
-            del self._in_flight[user_key]
-            if self._waiting or current is not None:
-                self._wake.set()
-            self._settled.set()
-
-    def _next_due(self, user_key: str) -> OutboxItem | None:
-        """The user's next row if it may go now; one that must wait is left for ``_dispatch`` to time."""
-        if self._stopping:
-            return None
-        try:
-            item = self._store.next_outbox(user_key)
-        except StoreError:
-            log.exception("outbox: cannot read the next row of %s; trying again shortly", user_key)
-            return None
-        if item is not None and item.next_attempt_at > self._clock():
-            self._wake.set()
-            return None
-        return item
-
-    async def _attempt(self, item: OutboxItem) -> bool:
-        """One delivery attempt and its recorded outcome; False when the outcome could not be recorded."""
+    async def _attempt(self, item: OutboxItem) -> None:
         try:
             try:
                 delivery = await self._deliver(item)
@@ -257,13 +219,15 @@ class OutboxWorker:
             await self._record(item, step)
         except StoreError:
             log.exception("outbox: cannot record the outcome of row %s; it stays pending", item.id)
-            return False
-        return True
+        finally:
+            del self._in_flight[item.user_key]
+            self._wake.set()
+            self._settled.set()
 
     async def _record(self, item: OutboxItem, step: Step) -> None:
         store, now = self._store, self._clock()
         if isinstance(step, Delivered):
-            await self._delivered(item.id, step.response)
+            store.outbox_delivered(item.id, step.response, now)
         elif isinstance(step, RetryAt):
             store.outbox_retry(item.id, step.at, step.error)
         else:
@@ -274,27 +238,6 @@ class OutboxWorker:
                                           session_id=item.session_id)
                 await self._closed(item)
 
-    async def _delivered(self, item_id: int, response: dict[str, Any] | None) -> None:
-        """Deliveries that finish in the same loop iteration share one commit, written at the end of it.
-
-        Each caller still waits for that commit before its user's next row may go. ``shield``
-        keeps a caller's cancellation from cancelling the commit the others wait for.
-        """
-        if self._batch is None:
-            self._batch = _DeliveredBatch(asyncio.get_running_loop().create_future())
-            asyncio.get_running_loop().call_soon(self._write_batch)
-        self._batch.done.append((item_id, response))
-        await asyncio.shield(self._batch.written)
-
-    def _write_batch(self) -> None:
-        batch, self._batch = self._batch, None
-        try:
-            self._store.outbox_delivered_many(batch.done, self._clock())
-        except StoreError as exc:
-            batch.written.set_exception(exc)
-        else:
-            batch.written.set_result(None)
-
     async def _closed(self, item: OutboxItem) -> None:
         """The runtime closes the local conversation; its failure must not stop other users' mail."""
         try:
@@ -303,12 +246,6 @@ class OutboxWorker:
                 await result
         except Exception:
             log.exception("outbox: on_no_session failed for %s", item.user_key)
-
-
-@dataclass
-class _DeliveredBatch:
-    written: asyncio.Future[None]
-    done: list[tuple[int, dict[str, Any] | None]] = field(default_factory=list)
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

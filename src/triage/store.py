@@ -213,9 +213,7 @@ class Store(Protocol):
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxItem]: ...
     def get_outbox(self, item_id: int) -> OutboxItem | None: ...
     def outbox_of(self, user_key: str) -> list[OutboxItem]: ...
-    def next_outbox(self, user_key: str) -> OutboxItem | None: ...
     def outbox_delivered(self, item_id: int, response: dict[str, Any] | None, now: float) -> None: ...
-    def outbox_delivered_many(self, done: Sequence[tuple[int, dict[str, Any] | None]], now: float) -> None: ...
     def outbox_retry(self, item_id: int, next_attempt_at: float, error: str) -> None: ...
     def outbox_failed(self, item_id: int, error: str, now: float) -> None: ...
     def drop_pending_outbox(self, user_key: str, reason: str, now: float,
@@ -440,7 +438,6 @@ _UPSERT_AGENT = (
     "presence = excluded.presence, max_concurrent = excluded.max_concurrent, updated_at = excluded.updated_at")
 _CURRENT = ("SELECT {} FROM sessions WHERE user_key = ? AND status != 'ended' "
             "ORDER BY started_at DESC, rowid DESC LIMIT 1")
-_NEXT_OF_USER = f"SELECT {_OUTBOX} FROM outbox WHERE user_key = ? AND status = 'pending' ORDER BY id LIMIT 1"
 _FINISH = ("UPDATE outbox SET attempts = attempts + 1, status = ?, last_error = ?, done_at = ?, response = ? "
            "WHERE id = ? AND status = 'pending'")
 _DUE_HEADS = (
@@ -574,20 +571,9 @@ class SqliteStore:
         rows = self._conn.execute(f"SELECT {_OUTBOX} FROM outbox WHERE user_key = ? ORDER BY id", (user_key,))
         return [_outbox(row) for row in rows]
 
-    def next_outbox(self, user_key: str) -> OutboxItem | None:
-        """The user's first pending row, due or not: after a delivery, the one that may go next."""
-        row = self._conn.execute(_NEXT_OF_USER, (user_key,)).fetchone()
-        return _outbox(row) if row else None
-
     def outbox_delivered(self, item_id: int, response: dict[str, Any] | None, now: float) -> None:
-        self.outbox_delivered_many([(item_id, response)], now)
-
-    def outbox_delivered_many(self, done: Sequence[tuple[int, dict[str, Any] | None]], now: float) -> None:
-        """Several deliveries in one transaction: they touch the same few pages, so one commit
-        writes those pages once instead of once per row."""
         with self._write() as conn:
-            conn.executemany(_FINISH, [("delivered", None, now, None if response is None else _dump(response), item_id)
-                                       for item_id, response in done])
+            conn.execute(_FINISH, ("delivered", None, now, None if response is None else _dump(response), item_id))
 
     def outbox_retry(self, item_id: int, next_attempt_at: float, error: str) -> None:
         with self._write() as conn:
