@@ -146,3 +146,15 @@ def test_other_text_after_an_answer_with_buttons_is_a_new_question(chat):
     chat.say("배송지를 바꾸고 싶어요")
     actions = chat.say("배송비 얼마")
     assert texts(actions)[0] == "3만 원 이상 구매하시면 무료배송이에요."
+
+
+def test_a_long_session_keeps_only_the_latest_faq_attempts():
+    chat = Chat(load_site(FIXTURES / "shop"))
+    chat.start()
+    chat.state = chat.state.evolve(faq_attempts=tuple(FaqAttempt(f"예전 질문 {n}", "not_found") for n in range(20)))
+
+    chat.say("배송 언제 와요")
+
+    assert len(chat.state.faq_attempts) == 20
+    assert chat.state.faq_attempts[0].query == "예전 질문 1"
+    assert chat.state.faq_attempts[-1].query == "배송 언제 와요"

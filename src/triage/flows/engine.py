@@ -49,6 +49,9 @@ MAX_MOVES = 50
 MAX_TEXT = 1000
 PATH_LIMIT = 100
 """``state.path`` keeps the latest nodes only: a user circling a menu must not grow the state forever."""
+FAQ_ATTEMPTS_LIMIT = 20
+"""The latest FAQ attempts a session keeps for the agent's packet; every attempt is also a Record,
+so analytics see them all, while the state serialised on every message stays small."""
 BUBBLE_LIMIT = 1000
 
 RETRY_TEXT = "입력 형식이 맞지 않아요. 다시 입력해 주세요."
@@ -147,6 +150,10 @@ def step(content: Content, state: SessionState, event: Event, now: datetime) -> 
         state = state.evolve(idle_warned=False)
     new, actions = handler(turn, state, event)
     return new, _fit_bubbles(actions)
+
+
+def _attempts(state: SessionState, attempt: FaqAttempt) -> tuple[FaqAttempt, ...]:
+    return (*state.faq_attempts, attempt)[-FAQ_ATTEMPTS_LIMIT:]
 
 
 def _local(now: datetime, tz: tzinfo) -> datetime:
@@ -377,9 +384,9 @@ def _ask_faq(turn: _Turn, state: SessionState, node: Faq, query: str, reason: st
         return _answer(turn, state, node, entries[decision.entry_id], attempt, record)
     offered = tuple(dict.fromkeys(c.entry_id for c in decision.candidates if c.entry_id in entries))[:FAQ_OFFERS]
     if decision.kind == "suggest" and offered:
-        state = state.evolve(offered=offered, faq_attempts=(*state.faq_attempts, FaqAttempt(query, "suggest", None, scored)))
+        state = state.evolve(offered=offered, faq_attempts=_attempts(state, FaqAttempt(query, "suggest", None, scored)))
         return _Move(state, (record, _suggestion([entries[i].q for i in offered])))
-    state = state.evolve(faq_attempts=(*state.faq_attempts, FaqAttempt(query, "not_found", None, scored)))
+    state = state.evolve(faq_attempts=_attempts(state, FaqAttempt(query, "not_found", None, scored)))
     return _Move(state, (record,), node.not_found, "faq_not_found")
 
 
@@ -397,7 +404,7 @@ def _answer(turn: _Turn, state: SessionState, node: Faq, entry: Any, attempt: Fa
     links = tuple(LinkOut(link.label, url) for link, url in zip(entry.links, rendered[2:]))
     actions = (record, *errors, *_bubbles(rendered[:1], rendered[1] or None, links,
                                           tuple(b.label for b in entry.buttons)))
-    state = state.evolve(faq_attempts=(*state.faq_attempts, attempt))
+    state = state.evolve(faq_attempts=_attempts(state, attempt))
     return _Move(state, actions, None if entry.buttons else node.found)
 
 
@@ -432,7 +439,7 @@ def _pick_offered(turn: _Turn, state: SessionState, node: Faq, text: str) -> Out
         move = _answer(turn, state, node, entries[entry_id], FaqAttempt(query, "chosen", entry_id), record)
         return _finish_move(turn, move)
     record = Record("faq", {"query": query, "decision": "declined", "entry_id": None, "candidates": []})
-    state = state.evolve(faq_attempts=(*state.faq_attempts, FaqAttempt(query, "declined")),
+    state = state.evolve(faq_attempts=_attempts(state, FaqAttempt(query, "declined")),
                          last_input=text if chosen is None else None)
     return _run(turn, state, node.not_found, "faq_not_found", [record])
 
