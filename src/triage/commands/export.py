@@ -7,26 +7,21 @@ import json
 import sys
 from pathlib import Path
 
-from triage.commands.privacy_store import add_db_option, open_site_store
+from triage.commands.privacy_store import add_user_options, open_user_store
 from triage.privacy.requests import export_user
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser("export", parents=[common], help="everything stored about one user, as JSON")
-    parser.add_argument("--user-key", required=True, help="the 상담톡 user_key of the person")
     parser.add_argument("--out", type=Path, help="write the document to this file (default: standard output)")
-    add_db_option(parser)
+    add_user_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.user_key:
-        print("triage export: --user-key must not be empty", file=sys.stderr)
-        return 2
-    opened = open_site_store(args)
-    if opened is None:
-        return 1
-    _, store = opened
+    store = open_user_store(args)
+    if isinstance(store, int):
+        return store
     with store:
         document = export_user(store, args.user_key)
     text = json.dumps(document, ensure_ascii=False, indent=2)

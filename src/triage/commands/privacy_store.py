@@ -43,6 +43,20 @@ def open_site_store(args: argparse.Namespace) -> tuple[Settings, SqliteStore] | 
         return None
 
 
+def add_user_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user-key", required=True, help="the 상담톡 user_key of the person")
+    add_db_option(parser)
+
+
+def open_user_store(args: argparse.Namespace) -> SqliteStore | int:
+    """The database for a request about one person, or the exit status after saying why on stderr."""
+    if not args.user_key:
+        print(f"triage {args.command}: --user-key must not be empty", file=sys.stderr)
+        return 2
+    opened = open_site_store(args)
+    return opened[1] if opened else 1
+
+
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
