@@ -28,6 +28,10 @@ def merge(base: dict, changes: dict) -> dict:
     return base
 
 
+REPLACED = ("agents",)
+"""Sections a test gives whole: its agents replace the example's demo agents instead of joining them."""
+
+
 def copy_site(root: Path, changes: dict | None = None, always_open: bool = False) -> Path:
     """The example site copied to ``root`` with its triage.yaml deep-merged with ``changes``."""
     for name in ("flows", "faq"):
@@ -36,6 +40,10 @@ def copy_site(root: Path, changes: dict | None = None, always_open: bool = False
     if always_open:
         for queue in settings.get("queues", {}).values():
             queue.update(ALWAYS_OPEN)
-    merge(settings, changes or {})
+    changes = changes or {}
+    for section in REPLACED:
+        if section in changes:
+            settings.pop(section, None)
+    merge(settings, changes)
     (root / "triage.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     return root
