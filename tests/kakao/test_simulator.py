@@ -334,6 +334,22 @@ async def test_uploaded_images_can_be_sent_and_are_served(sim):
     assert (await seen(sim))[0]["image_url"] == answer["image"]
 
 
+async def test_a_simulator_mounted_in_another_app_serves_its_uploads_under_its_prefix(aiohttp_client, partner):
+    channel = SimChannel(SENDER, "테스트 채널", partner.url)
+    parent = web.Application()
+    parent.add_subapp("/preview/kakao", make_sim_app(SimConfig(channels=(channel,), mount="/preview/kakao")))
+    client = await aiohttp_client(parent)
+    await post(client, f"/preview/kakao/sim/users/{USER}/consult", {"extra": ""})
+
+    answer = await (await client.post("/preview/kakao/v1/image/upload", data=upload("image", PHOTO))).json()
+
+    assert "/preview/kakao/dn/" in answer["image"]
+    assert await post(client, "/preview/kakao/v1/chat/write",
+                      write(message_type="IM", message=None, image_url=answer["image"]))
+    served = await client.get(URL(answer["image"]).path)
+    assert served.status == 200 and await served.read() == PHOTO
+
+
 @pytest.mark.parametrize("data, extra, message", [
     (b"plain text", {}, "FailedToUploadFileException"),
     (PHOTO + b"\0" * 600_000, {"image_type": "link"}, "InvalidImageSizeException"),

@@ -195,8 +195,9 @@ class World:
         return media
 
     def media_at(self, url_path: str) -> Media | None:
+        """The upload behind ``.../dn/<id>/<name>``, wherever the simulator is mounted."""
         parts = urlsplit(url_path).path.strip("/").split("/")
-        return self.media.get(parts[1]) if len(parts) >= 2 and parts[0] == "dn" else None
+        return self.media.get(parts[-2]) if len(parts) >= 3 and parts[-3] == "dn" else None
 
     def to_json(self) -> dict[str, Any]:
         return {"now": self.now_ms(), "offset": self.offset, "expiry_seconds": self.expiry_seconds,

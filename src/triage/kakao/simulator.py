@@ -82,6 +82,8 @@ class SimConfig:
     max_file_bytes: Mapping[str, int] = field(default_factory=lambda: {"file": 300 * MB, "video": 300 * MB,
                                                                     "audio": 10 * MB})
     max_wait: float = 60.0
+    mount: str = ""
+    """The path this app is mounted under in a parent app (``/preview/kakao``), so media URLs point back here."""
 
     def __post_init__(self) -> None:
         if self.reference_order not in ("before", "after"):
@@ -313,7 +315,7 @@ def _file_field(form: Mapping[str, Any], key: str) -> tuple[bytes, str]:
 
 
 def _base_url(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
+    return f"{request.scheme}://{request.host}{request.app[CONFIG].mount}"
 
 
 async def _media(request: web.Request) -> web.StreamResponse:

@@ -46,7 +46,7 @@ def _mount_preview(app: web.Application) -> None:
     partner = f"http://127.0.0.1:{settings.server.port}"
     app[server.SETTINGS] = replace(settings, kakao=replace(settings.kakao, base_url=partner + preview.SIM_PREFIX))
     channel = SimChannel(settings.channel.sender_key, settings.channel.name, partner)
-    sim = make_sim_app(SimConfig(channels=(channel,), paths=dict(settings.kakao.paths)))
+    sim = make_sim_app(SimConfig(channels=(channel,), paths=dict(settings.kakao.paths), mount=preview.SIM_PREFIX))
     track = _cancelled_at_shutdown(app)
     sim.middlewares.extend([_loopback_only, track])
     app.add_subapp(preview.SIM_PREFIX, sim)
