@@ -63,13 +63,16 @@ def percentile(values: list[float], share: float) -> float:
 
 
 class StubKakao(asyncio.Protocol):
-    """Accepts every 상담톡 call at once and wakes the user a write was for.
+    """Accepts every 상담톡 call at once and wakes the user a write answers.
 
     A bare asyncio protocol rather than an aiohttp app: it shares this process with the load
-    generator, and must not be what limits the figures.
+    generator, and must not be what limits the figures. A write wakes its user only when its
+    serial number (which starts with the server's clock in ms) is no older than the user's
+    latest message, so a late bubble of the previous reply cannot count as this one's answer.
     """
 
     arrived: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+    asked_at: dict[str, int] = {}
     writes = 0
     OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"code\":\"0\"}"
 
@@ -90,7 +93,10 @@ class StubKakao(asyncio.Protocol):
             body, self.buffer = rest[:length], rest[length:]
             if head.startswith(b"POST /v1/chat/write"):
                 StubKakao.writes += 1
-                StubKakao.arrived[json.loads(body)["user_key"]].set()
+                write = json.loads(body)
+                user = write["user_key"]
+                if int(write["serial_number"].split("-", 1)[0]) >= StubKakao.asked_at.get(user, 0):
+                    StubKakao.arrived[user].set()
             self.transport.write(self.OK)
 
 
@@ -143,6 +149,7 @@ async def drive_triage(base: str, stub: type[StubKakao], users: int, seconds: fl
             step = 0
             while time.perf_counter() < stop_at:
                 arrived.clear()
+                stub.asked_at[key] = int(time.time() * 1000)
                 started = await post("/message", message(key, next(serial), SCRIPT[step % len(SCRIPT)]))
                 webhook.append(time.perf_counter() - started)
                 await asyncio.wait_for(arrived.wait(), 10)
