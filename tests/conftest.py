@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from loopback import copy_site, free_port
 from triage.app import ServeOptions, make_app
 from triage.kakao.sim_client import SimUser
-from triage.kakao.simulator import SimChannel, SimConfig, make_sim_app
+from triage.kakao.simulator import SimConfig, make_sim_app
 from triage.settings import load_settings
 
 
@@ -54,8 +54,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Live]]]:
         settings, _ = load_settings(root)
         options.setdefault("db", str(tmp_path / "triage.db"))
         server = make_app(ServeOptions(root=root, kakao_url=sim_url, **options))
-        channel = SimChannel(settings.channel.sender_key, settings.channel.name, server_url)
-        sim = make_sim_app(SimConfig(channels=(channel,), paths=dict(settings.kakao.paths)))
+        sim = make_sim_app(SimConfig.for_site(settings, server_url))
         for app, port in ((server, server_port), (sim, sim_port)):
             test_server = TestServer(app, host="127.0.0.1", port=port)
             await test_server.start_server()

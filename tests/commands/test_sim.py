@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from loopback import free_port
 from triage.cli import build_parser, main
 from triage.commands.sim import sim_config
 from triage.settings import load_settings
@@ -20,12 +21,6 @@ from triage.settings import load_settings
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "kakao"
 SITE, BROKEN = FIXTURES / "site", FIXTURES / "broken_site"
 SCRIPT = Path(sys.executable).parent / "triage"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_site_settings_shape_the_simulated_channel():

@@ -20,7 +20,7 @@ from triage.app import SETTINGS, ServeOptions, make_app
 from triage.commands.serve import banner
 from triage.flows.conversation import show_bubble, show_menu
 from triage.kakao.sim_client import SimRefused, SimUser
-from triage.kakao.simulator import SimChannel, SimConfig, make_sim_app
+from triage.kakao.simulator import SimConfig, make_sim_app
 from triage.privacy.logging import configure_logging
 from triage.problems import ContentError
 
@@ -57,8 +57,7 @@ async def _demo(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     server = make_app(ServeOptions(root=Path(args.root), host="127.0.0.1", port=args.port, db=args.db,
                                    kakao_url=sim_url))
     settings = server[SETTINGS]
-    channel = SimChannel(settings.channel.sender_key, settings.channel.name, f"http://127.0.0.1:{args.port}")
-    sim = make_sim_app(SimConfig(channels=(channel,), paths=dict(settings.kakao.paths)))
+    sim = make_sim_app(SimConfig.for_site(settings, f"http://127.0.0.1:{args.port}"))
     runners = []
     try:
         for app, port in ((server, args.port), (sim, args.sim_port)):

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from triage.kakao.protocol import SENDER_KEY_MAX
-from triage.kakao.simulator import SimChannel, SimConfig, make_sim_app
+from triage.kakao.simulator import SimConfig, make_sim_app
 from triage.privacy.logging import configure_logging
 from triage.problems import errors
 from triage.settings import Settings, load_settings
@@ -50,10 +50,8 @@ def _sender_key(value: str) -> str:
 
 def sim_config(settings: Settings, args: argparse.Namespace) -> SimConfig:
     partner = args.partner or f"http://{settings.server.host}:{settings.server.port}"
-    channel = SimChannel(args.sender_key or settings.channel.sender_key, settings.channel.name, partner)
-    return SimConfig(channels=(channel,), paths=dict(settings.kakao.paths), required_headers=dict(settings.kakao.headers),
-                     reference_order=args.reference_order, expired_callback=not args.no_expired_callback,
-                     expiry_seconds=args.expiry_seconds)
+    return SimConfig.for_site(settings, partner, sender_key=args.sender_key, reference_order=args.reference_order,
+                              expired_callback=not args.no_expired_callback, expiry_seconds=args.expiry_seconds)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ from triage.kakao.protocol import (EVENT_MAX, EXTRA_MAX, INBOUND_TEXT_MAX, MEDIA
                                    parse_write)
 from triage.kakao.sim_state import Channel, Session, User, World
 from triage.problems import did_you_mean
-from triage.settings import DEMO_SENDER_KEY, KAKAO_PATHS
+from triage.settings import DEMO_SENDER_KEY, KAKAO_PATHS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,14 @@ class SimConfig:
     max_wait: float = 60.0
     mount: str = ""
     """The path this app is mounted under in a parent app (``/preview/kakao``), so media URLs point back here."""
+
+    @classmethod
+    def for_site(cls, settings: Settings, partner: str, **changes: Any) -> "SimConfig":
+        """The simulator a site's server expects: its channel, its 상담톡 paths and auth headers."""
+        channel = SimChannel(changes.pop("sender_key", None) or settings.channel.sender_key, settings.channel.name,
+                             partner)
+        return cls(channels=(channel,), paths=dict(settings.kakao.paths),
+                   required_headers=dict(settings.kakao.headers), **changes)
 
     def __post_init__(self) -> None:
         if self.reference_order not in ("before", "after"):

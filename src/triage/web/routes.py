@@ -17,7 +17,7 @@ import jinja2
 from aiohttp import web
 
 from triage import app as server
-from triage.kakao.simulator import Handler, SimChannel, SimConfig, make_sim_app
+from triage.kakao.simulator import Handler, SimConfig, make_sim_app
 from triage.web import preview
 from triage.web.desk_api import canned, me
 from triage.web.diagram import BOX_H, BOX_W, layout
@@ -45,8 +45,7 @@ def _mount_preview(app: web.Application) -> None:
     settings = app[server.SETTINGS]
     partner = f"http://127.0.0.1:{settings.server.port}"
     app[server.SETTINGS] = replace(settings, kakao=replace(settings.kakao, base_url=partner + preview.SIM_PREFIX))
-    channel = SimChannel(settings.channel.sender_key, settings.channel.name, partner)
-    sim = make_sim_app(SimConfig(channels=(channel,), paths=dict(settings.kakao.paths), mount=preview.SIM_PREFIX))
+    sim = make_sim_app(SimConfig.for_site(settings, partner, mount=preview.SIM_PREFIX))
     track = _cancelled_at_shutdown(app)
     sim.middlewares.extend([_loopback_only, track])
     app.add_subapp(preview.SIM_PREFIX, sim)
