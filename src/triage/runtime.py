@@ -118,7 +118,7 @@ class Runtime:
     def process(self, item: InboxItem) -> None:
         plan = self.plan(item.user_key)
         handler = {"message": self._message, "reference": self._reference, "expired": self._expired,
-                   "timer": self._timer}.get(item.kind)
+                   "timer": self._timer, "closed": self._closed}.get(item.kind)
         if handler is None:
             log.warning("inbox item %s has unknown kind %r; marked done", item.id, item.kind)
         else:
@@ -128,9 +128,14 @@ class Runtime:
     def close_session(self, user_key: str, session_id: str | None, reason: str) -> None:
         """End the local conversation, e.g. when 상담톡 says the session no longer exists."""
         plan = self.plan(user_key)
-        if plan.session and plan.session.status != "ended" and (session_id is None or plan.session.id == session_id):
+        if self._ends(plan, session_id):
             self._end(plan, reason)
             self.commit(plan, None)
+
+    @staticmethod
+    def _ends(plan: Plan, session_id: str | None) -> bool:
+        return bool(plan.session and plan.session.status != "ended"
+                    and (session_id is None or plan.session.id == session_id))
 
     # ---- event kinds ---------------------------------------------------------------------
 
@@ -173,6 +178,12 @@ class Runtime:
     def _expired(self, plan: Plan, payload: dict[str, Any]) -> None:
         if plan.session is not None and not _other_kakao_session(plan.session, payload.get("session_id")):
             self._end(plan, payload.get("reason") or "expired")
+
+    def _closed(self, plan: Plan, payload: dict[str, Any]) -> None:
+        """상담톡 said the session is gone (the outbox met "no session"): end it here too, in turn
+        with the user's other events, whichever process made the delivery."""
+        if self._ends(plan, payload.get("session_id")):
+            self._end(plan, payload.get("reason") or "no_session")
 
     def _timer(self, plan: Plan, payload: dict[str, Any]) -> None:
         if plan.session is None or plan.session.id != payload.get("session_id"):
