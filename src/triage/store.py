@@ -20,7 +20,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +37,16 @@ class StoreError(Exception):
 
 
 # ---- records: what the store holds ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """An inbound event as the webhook parsed it, before it has an inbox id."""
+
+    user_key: str
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,8 @@ class Store(Protocol):
 
     def accept_inbound(self, user_key: str, kind: str, dedupe_key: str, payload: dict[str, Any],
                        now: float) -> int | None: ...
+    def accept_inbound_many(self, events: Sequence[Inbound], now: float) -> list[int | None]: ...
+    def batch(self) -> AbstractContextManager[None]: ...
     def pending_inbound(self) -> list[InboxItem]: ...
     def get_user(self, user_key: str) -> UserRecord | None: ...
     def current_session(self, user_key: str) -> SessionRecord | None: ...
@@ -305,6 +317,19 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")
 
 
+@contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A nested transaction inside a batch: on any error only its own changes are undone."""
+    conn.execute("SAVEPOINT write")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK TO write")
+        raise
+    finally:
+        conn.execute("RELEASE write")
+
+
 def _schema_version(conn: sqlite3.Connection) -> int:
     has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
     if not has_meta:
@@ -361,7 +386,7 @@ _JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def _dump(value: dict[str, Any]) -> str:
-    return _JSON.encode(value)
+    return _JSON.encode(value) if value else "{}"
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -424,6 +449,7 @@ _UPSERT_SESSION = (
     "state = excluded.state, reference = excluded.reference, category = excluded.category, "
     "started_at = excluded.started_at, updated_at = excluded.updated_at, ended_at = excluded.ended_at, "
     "end_reason = excluded.end_reason")
+_INSERT_INBOX = "INSERT OR IGNORE INTO inbox(user_key, kind, dedupe_key, payload, received_at) VALUES (?, ?, ?, ?, ?)"
 _INSERT_TRANSCRIPT = f"INSERT INTO transcript({_TRANSCRIPT}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _INSERT_OUTBOX = ("INSERT INTO outbox(user_key, session_id, kind, serial, body, attempts, next_attempt_at, "
                   "status, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, 'pending', ?)")
@@ -446,11 +472,18 @@ _DUE_HEADS = (
     "AND p.id < o.id) ORDER BY next_attempt_at, id LIMIT ?")
 
 
+def _write_rows(conn: sqlite3.Connection, sql: str, rows: list[tuple]) -> None:
+    """Most commits leave most tables alone; an empty ``executemany`` still costs a statement."""
+    if rows:
+        conn.executemany(sql, rows)
+
+
 class SqliteStore:
     """``Store`` on one SQLite connection; use it from one thread (the event loop's)."""
 
     def __init__(self, conn: sqlite3.Connection):
         self._conn = conn
+        self._batched = False
 
     def __enter__(self) -> SqliteStore:
         return self
@@ -460,23 +493,49 @@ class SqliteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A transaction whose failures reach callers as ``StoreError``, whatever the engine."""
+        """A transaction whose failures reach callers as ``StoreError``, whatever the engine.
+
+        Inside ``batch()`` it is a savepoint instead: it still succeeds or fails whole, but
+        becomes durable with the batch.
+        """
         try:
-            with _transaction(self._conn) as conn:
+            with (_savepoint if self._batched else _transaction)(self._conn) as conn:
                 yield conn
         except (sqlite3.Error, TypeError, ValueError) as exc:
             raise StoreError(f"write failed, nothing was saved: {exc}") from exc
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for many writes: under load, one COMMIT (and one copy of each touched
+        page into the WAL) serves a whole batch of events instead of each one. A failing write
+        inside rolls back only itself; a failing COMMIT loses the whole batch (``StoreError``)."""
+        if self._batched:
+            yield
+            return
+        try:
+            with _transaction(self._conn):
+                self._batched = True
+                try:
+                    yield
+                finally:
+                    self._batched = False
+        except sqlite3.Error as exc:
+            raise StoreError(f"batch failed, nothing of it was saved: {exc}") from exc
 
     # -- inbox ---------------------------------------------------------------------------------
 
     def accept_inbound(self, user_key: str, kind: str, dedupe_key: str, payload: dict[str, Any],
                        now: float) -> int | None:
         """Record an inbound event durably before it is acknowledged; None for a duplicate."""
+        return self.accept_inbound_many([Inbound(user_key, kind, dedupe_key, payload)], now)[0]
+
+    def accept_inbound_many(self, events: Sequence[Inbound], now: float) -> list[int | None]:
+        """Record several inbound events in one transaction (a group commit of acknowledgements);
+        each gets its new inbox id, or None for a duplicate of one received before or in this call."""
         with self._write() as conn:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO inbox(user_key, kind, dedupe_key, payload, received_at) "
-                "VALUES (?, ?, ?, ?, ?)", (user_key, kind, dedupe_key, _dump(payload), now))
-        return cursor.lastrowid if cursor.rowcount == 1 else None
+            cursors = [conn.execute(_INSERT_INBOX, (e.user_key, e.kind, e.dedupe_key, _dump(e.payload), now))
+                       for e in events]
+            return [cursor.lastrowid if cursor.rowcount == 1 else None for cursor in cursors]
 
     def pending_inbound(self) -> list[InboxItem]:
         """Acknowledged but not yet processed, oldest first: what a restart must finish."""
@@ -534,20 +593,20 @@ class SqliteStore:
                 conn.execute(_UPSERT_USER, (u.user_key, u.first_seen, u.last_seen, u.sessions,
                                             u.last_category, int(u.blocked)))
             sessions = [*commit.sessions, *([commit.session] if commit.session else [])]
-            conn.executemany(_UPSERT_SESSION, [
+            _write_rows(conn, _UPSERT_SESSION, [
                 (s.id, s.user_key, s.kakao_session_id, s.status, _dump(s.state), _dump(s.reference), s.category,
                  s.started_at, s.updated_at, s.ended_at, s.end_reason) for s in sessions])
-            conn.executemany(_INSERT_TRANSCRIPT, [
+            _write_rows(conn, _INSERT_TRANSCRIPT, [
                 (t.session_id, t.direction, t.sender, t.kind, _clean(t.text), _dump(t.data), t.at)
                 for t in commit.transcript])
-            conn.executemany(_INSERT_EVENT, [
+            _write_rows(conn, _INSERT_EVENT, [
                 (e.kind, e.session_id, e.user_key, _dump(e.data), e.at) for e in commit.events])
-            conn.executemany(_UPSERT_TICKET, [
+            _write_rows(conn, _UPSERT_TICKET, [
                 (t.id, t.session_id, t.user_key, t.queue, t.status, t.agent_id, _dump(t.ticket), _dump(t.packet),
                  _dump(t.notice), int(t.offline), t.user_at, t.stage, t.created_at, t.updated_at)
                 for t in commit.tickets])
-            conn.executemany(_UPSERT_AGENT, [(a.id, a.presence, a.max_concurrent, a.updated_at)
-                                             for a in commit.agents])
+            _write_rows(conn, _UPSERT_AGENT, [(a.id, a.presence, a.max_concurrent, a.updated_at)
+                                              for a in commit.agents])
             return [conn.execute(_INSERT_OUTBOX, (o.user_key, o.session_id, o.kind, o.serial, _dump(o.body),
                                                   o.not_before, commit.at)).lastrowid
                     for o in commit.outbox]
