@@ -25,8 +25,8 @@ from triage.handoff.webhooks import WebhookConfig, webhook_rows
 from triage.kakao.render import media_hosts_for, render_actions
 from triage.kakao.serials import SerialNumbers
 from triage.privacy.masking import mask, mask_data
-from triage.store import (AgentRow, Commit, InboxItem, NewEvent, NewOutbox, SessionRecord, SessionRef, Store,
-                          TranscriptEntry, UserRecord)
+from triage.store import (AgentRow, Commit, Inbound, InboxItem, NewEvent, NewOutbox, SessionRecord, SessionRef,
+                          Store, StoreError, TranscriptEntry, UserRecord)
 from triage.timers import HANDOFF_STAGES, KAKAO_SESSION_SECONDS, HandoffDue, due
 
 log = logging.getLogger("triage.runtime")
@@ -68,6 +68,7 @@ class Handoffs(Protocol):
     def timer(self, plan: Plan, stage: str) -> None: ...
     def tick(self, plan: Plan) -> None: ...
     def due(self, now: float) -> list[HandoffDue]: ...
+    def restore(self) -> None: ...
 
 
 class _NoDesk:
@@ -82,6 +83,7 @@ class _NoDesk:
     def tick(self, plan: Plan) -> None: ...
     def due(self, now: float) -> list[HandoffDue]:
         return []
+    def restore(self) -> None: ...
 
 
 class Runtime:
@@ -99,14 +101,21 @@ class Runtime:
         self.desk: Handoffs = desk or _NoDesk()
         self.webhooks = webhooks
         self.on_commit = on_commit
+        self._heard: dict[Callable[[], None], None] | None = None
+        """Listeners to call once the current batch is durable; None outside a batch."""
 
     # ---- inbound -------------------------------------------------------------------------
 
     def accept(self, kind: str, user_key: str, dedupe_key: str, payload: dict[str, Any]) -> InboxItem | None:
         """Durably record an inbound event; ``None`` when it was already received."""
+        return self.accept_many([Inbound(user_key, kind, dedupe_key, payload)])[0]
+
+    def accept_many(self, events: Sequence[Inbound]) -> list[InboxItem | None]:
+        """``accept`` for several events in one transaction; ``None`` for each duplicate."""
         now = self.clock()
-        item_id = self.store.accept_inbound(user_key, kind, dedupe_key, payload, now)
-        return None if item_id is None else InboxItem(item_id, user_key, kind, dedupe_key, payload, now)
+        ids = self.store.accept_inbound_many(events, now)
+        return [None if item_id is None else InboxItem(item_id, e.user_key, e.kind, e.dedupe_key, e.payload, now)
+                for item_id, e in zip(ids, events)]
 
     def opens_session(self, item: InboxItem) -> bool:
         """Whether this message would start a new local session (so its reference matters)."""
@@ -114,6 +123,33 @@ class Runtime:
             return False
         current = self.store.open_session_ref(item.user_key)
         return current is None or _other_kakao_session(current, item.payload.get("session_id"))
+
+    def process_batch(self, items: Sequence[InboxItem]) -> None:
+        """Process events of different users in one store transaction (see ``Store.batch``).
+
+        Each event still commits whole or not at all (a savepoint), and one that fails stays
+        pending for the next start without taking the others with it. What listens for commits
+        (the outbox, the event stream) hears once, after the batch is durable. Should the batch
+        itself fail, the desk forgets what it adopted from it and reloads from the store.
+        """
+        self._heard = {}
+        try:
+            with self.store.batch():
+                for item in items:
+                    try:
+                        self.process(item)
+                    except Exception:  # one bad event must not stop the others
+                        log.exception("processing inbox item %s (%s) failed; it stays pending for the next start",
+                                      item.id, item.kind)
+        except StoreError:
+            log.exception("a batch of %d inbox items failed to commit; they stay pending for the next start",
+                          len(items))
+            self.desk.restore()
+            self._heard = {}
+        finally:
+            heard, self._heard = self._heard, None
+            for listener in heard:
+                listener()
 
     def process(self, item: InboxItem) -> None:
         plan = self.plan(item.user_key)
@@ -331,8 +367,14 @@ class Runtime:
         for adopt in plan.after_commit:
             adopt()
         if sent:
-            self.on_outbox()
-        self.on_commit()
+            self._tell(self.on_outbox)
+        self._tell(self.on_commit)
+
+    def _tell(self, listener: Callable[[], None]) -> None:
+        if self._heard is None:
+            listener()
+        else:
+            self._heard[listener] = None
 
     def _event(self, plan: Plan, kind: str, data: dict[str, Any]) -> NewEvent:
         session_id = plan.session.id if plan.session else None

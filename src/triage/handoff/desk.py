@@ -94,6 +94,10 @@ class Desk:
     def local(self, at: float) -> datetime:
         return datetime.fromtimestamp(at, self.settings.tz)
 
+    def restore(self) -> None:
+        """Forget staged changes the store never saved (a failed batch): the store is the truth."""
+        self.state = self._restore()
+
     def _restore(self) -> q.QueueState:
         now = self.clock()
         rows = self.store.tickets(closed_since=now - HISTORY_DAYS * 86400)
