@@ -16,14 +16,15 @@ from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
+from triage.delivery import Outbound, WebhookSettings, outbox_deliver, record_no_session
+from triage.delivery_process import FINISH_MARGIN, DeliveryProcess, deliver_command
 from triage.dispatcher import Dispatcher
-from triage.handoff import webhooks as agent_webhooks
 from triage.handoff.actions import AgentActions
 from triage.handoff.api import IMAGE_MAX, AgentApi, wire
 from triage.handoff.desk import Desk
 from triage.handoff.events import Feed
-from triage.kakao.client import Delivery, KakaoClient, client_session
-from triage.kakao.render import OutboundCall
+from triage.intake import Intake
+from triage.kakao.client import KakaoClient, client_session
 from triage.kakao.serials import SerialNumbers
 from triage.kakao.webhooks import Webhooks
 from triage.outbox import OutboxWorker, RetryPolicy
@@ -55,6 +56,9 @@ class ServeOptions:
     """Seconds between SSE comment lines on an idle event stream."""
     preview: bool = False
     """Mount the 상담톡 simulator for the editors' /preview page (the README's web console section)."""
+    delivery: str = "inline"
+    """Where the outbox is delivered: ``inline`` in this event loop, or ``process`` in a ``triage deliver``
+    child on another core. Inline by default so embedding and in-process tests need no child process."""
 
 
 CONTENT = web.AppKey("content", ContentHolder)
@@ -64,7 +68,10 @@ DESK = web.AppKey("desk", Desk)
 API = web.AppKey("api", AgentApi)
 RUNTIME = web.AppKey("runtime", Runtime)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
-OUTBOX = web.AppKey("outbox", OutboxWorker)
+INTAKE = web.AppKey("intake", Intake)
+OUTBOX = web.AppKey("outbox", Outbound)
+DELIVERY = web.AppKey("delivery", str)
+DELIVERY_MODES = ("inline", "process")
 
 
 def effective_settings(settings: Settings, options: ServeOptions) -> Settings:
@@ -76,17 +83,22 @@ def effective_settings(settings: Settings, options: ServeOptions) -> Settings:
 
 
 def make_app(options: ServeOptions) -> web.Application:
-    """Build the app; raises ``ContentError`` when the content has errors (nothing to serve)."""
+    """Build the app; raises ``ContentError`` when the content has errors (nothing to serve), ``ValueError``
+    for a delivery mode the database cannot support."""
     holder = ContentHolder(options.root)
     settings = effective_settings(holder.current.settings, options)
+    if options.delivery not in DELIVERY_MODES:
+        raise ValueError(f'unknown delivery mode "{options.delivery}"; use one of {", ".join(DELIVERY_MODES)}')
+    if options.delivery == "process" and settings.storage_path == ":memory:":
+        raise ValueError("delivery in a separate process needs a database file, not :memory:")
     routes, middleware = wire(lambda: app[API])
     app = web.Application(client_max_size=max(settings.server.max_body, IMAGE_MAX + 64 * 1024),
                           middlewares=[middleware])
     app[CONTENT] = holder
     app[SETTINGS] = settings
+    app[DELIVERY] = options.delivery
     webhooks = Webhooks(settings.server, lambda: holder.current.settings.channel.sender_key,
-                        accept=lambda *args: app[RUNTIME].accept(*args),
-                        submit=lambda item: app[DISPATCHER].submit(item))
+                        accept=lambda event: app[INTAKE].accept(event))
     app.add_routes([*webhooks.routes(), web.get("/healthz", health), *routes])
     app.cleanup_ctx.append(lambda app: _resources(app, options))
     app.on_shutdown.append(lambda app: app[API].end_streams())
@@ -97,21 +109,6 @@ def make_app(options: ServeOptions) -> web.Application:
 async def health(request: web.Request) -> web.Response:
     holder = request.app[CONTENT]
     return web.json_response({"ok": True, "content_version": holder.version})
-
-
-class _WebhookSettings:
-    """The ``webhooks:`` section, parsed again only when the content (and so triage.yaml) reloads."""
-
-    def __init__(self, holder: ContentHolder):
-        self._holder = holder
-        self._seen: Settings | None = None
-        self._config = agent_webhooks.WebhookConfig()
-
-    def current(self) -> agent_webhooks.WebhookConfig:
-        settings = self._holder.current.settings
-        if settings is not self._seen:
-            self._seen, self._config = settings, agent_webhooks.parse_webhooks(settings)[0]
-        return self._config
 
 
 async def _run_timers(app: web.Application, interval: float) -> None:
@@ -125,6 +122,23 @@ async def _run_timers(app: web.Application, interval: float) -> None:
             log.exception("inactivity timers failed")
 
 
+def _close_inline(app: web.Application, item: OutboxItem, now: float) -> None:
+    closed = record_no_session(app[STORE], item, now)
+    if closed is not None:
+        app[DISPATCHER].submit(closed)
+
+
+def _submit_closed(app: web.Application) -> None:
+    """The child recorded "closed" rows; rows already submitted are left to the dispatcher's queue."""
+    for item in app[STORE].pending_inbound():
+        if item.kind == "closed":
+            app[DISPATCHER].submit(item)
+
+
+def _log_level() -> str:
+    return logging.getLevelName(logging.getLogger().getEffectiveLevel())
+
+
 async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     holder = app[CONTENT]
@@ -135,24 +149,21 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
     clock = options.clock or time.time
     serials = SerialNumbers(clock=clock)
     feed = Feed()
-    hooks = _WebhookSettings(holder)
+    hooks = WebhookSettings(holder)
     desk = Desk(store, holder, clock, serials)
     runtime = Runtime(store, holder, clock=clock, serials=serials, on_outbox=lambda: app[OUTBOX].wake(), desk=desk,
                       webhooks=hooks.current, on_commit=feed.notify)
-
-    async def deliver(item: OutboxItem) -> Delivery:
-        if item.kind == agent_webhooks.KIND:
-            return await agent_webhooks.deliver(http, hooks.current(), item)
-        return await client.send(OutboundCall(item.kind, item.body))
-
-    def no_session(item: OutboxItem) -> None:
-        runtime.close_session(item.user_key, item.session_id, "no_session")
-
     app[STORE], app[RUNTIME], app[DESK] = store, runtime, desk
     app[API] = AgentApi(desk, AgentActions(runtime, desk), store, feed, lambda: client, options.heartbeat)
-    app[OUTBOX] = OutboxWorker(store, deliver, on_no_session=no_session, clock=clock,
-                               policy=RetryPolicy(max_attempts=settings.kakao.max_attempts))
+    if options.delivery == "process":
+        app[OUTBOX] = DeliveryProcess(deliver_command(options.root, settings, _log_level()),
+                                      on_closed=lambda: _submit_closed(app), grace=settings.kakao.timeout + FINISH_MARGIN)
+    else:
+        app[OUTBOX] = OutboxWorker(store, outbox_deliver(http, client, hooks.current),
+                                   on_no_session=lambda item: _close_inline(app, item, clock()), clock=clock,
+                                   policy=RetryPolicy(max_attempts=settings.kakao.max_attempts))
     app[DISPATCHER] = Dispatcher(runtime, options.reference_grace)
+    app[INTAKE] = Intake(runtime.accept_many, app[DISPATCHER].submit)
     for item in store.pending_inbound():
         app[DISPATCHER].submit(item)
     tasks = [asyncio.create_task(app[OUTBOX].run()), asyncio.create_task(holder.watch(options.reload_interval)),

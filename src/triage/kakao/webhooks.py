@@ -1,7 +1,8 @@
 """The routes Kakao's 상담톡 relay calls: wiring only.
 
-Each handler checks the caller, parses the body strictly, stores the event durably and
-answers ``{"code":"0"}``; the dialogue work happens after the answer, in the dispatcher.
+Each handler checks the caller, parses the body strictly, stores the event durably (with
+the other webhooks of the same moment: ``intake.py``) and answers ``{"code":"0"}``; the
+dialogue work happens after the answer, in the dispatcher.
 A body that breaks the protocol gets a 4xx with a JSON error and a log line, and nothing
 of it is stored.
 """
@@ -12,12 +13,13 @@ import hmac
 import ipaddress
 import json
 import logging
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
 from triage.kakao.protocol import ProtocolError, parse_expired, parse_message, parse_reference
 from triage.settings import ServerSettings
+from triage.store import Inbound, InboxItem
 
 log = logging.getLogger("triage.webhooks")
 
@@ -37,12 +39,11 @@ def error_response(status: int, code: str, message: str) -> web.Response:
 class Webhooks:
     """Handlers bound to the app's runtime, dispatcher and settings."""
 
-    def __init__(self, server: ServerSettings, sender_key: Callable[[], str], accept: Callable[..., Any],
-                 submit: Callable[[Any], None]):
+    def __init__(self, server: ServerSettings, sender_key: Callable[[], str],
+                 accept: Callable[[Inbound], Awaitable[InboxItem | None]]):
         self.server = server
         self.sender_key = sender_key
         self.accept = accept
-        self.submit = submit
         self._networks = [ipaddress.ip_network(ip, strict=False) for ip in server.allow_ips]
 
     def routes(self) -> list[web.RouteDef]:
@@ -74,11 +75,8 @@ class Webhooks:
             log.warning("rejected %s from %s: 400 %s", request.path, request.remote, exc.message)
             return error_response(400, "-400", exc.message)
         payload = {k: v for k, v in event.__dict__.items() if k not in ("raw", "sender_key")}
-        item = self.accept(kind, event.user_key, dedupe(event), payload)
-        if item is None:
+        if await self.accept(Inbound(event.user_key, kind, dedupe(event), payload)) is None:
             log.info("duplicate %s ignored (%s)", kind, dedupe(event))
-        else:
-            self.submit(item)
         return web.json_response(OK)
 
     def _check_caller(self, request: web.Request) -> None:
