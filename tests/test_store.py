@@ -379,3 +379,50 @@ def test_an_in_memory_store_has_no_checkpoints_to_make() -> None:
     with open_store(":memory:") as opened:
         opened.checkpoint_in_background()()
         assert not [t for t in threading.enumerate() if t.name == "triage-checkpoint"]
+
+
+# ---- batches and group accepts --------------------------------------------------------------
+
+
+def test_many_inbound_events_are_accepted_in_one_call_with_duplicates_answered_none(store: SqliteStore) -> None:
+    from triage.store import Inbound
+
+    earlier = store.accept_inbound("u1", "message", "m1", {}, 1.0)
+    ids = store.accept_inbound_many([Inbound("u1", "message", "m1", {}), Inbound("u1", "message", "m2", {}),
+                                     Inbound("u2", "message", "m2", {}), Inbound("u1", "message", "m2", {})], 2.0)
+
+    assert ids[0] is None and ids[3] is None
+    assert earlier < ids[1] < ids[2]
+    assert [item.id for item in store.pending_inbound()] == [earlier, ids[1], ids[2]]
+
+
+def test_a_batch_saves_every_write_at_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "triage.db"
+    with open_store(path) as store:
+        with store.batch():
+            store.commit(Commit(at=1.0, transcript=[said("첫째")]))
+            store.commit(Commit(at=2.0, transcript=[said("둘째")]))
+            with sqlite3.connect(path) as other:
+                assert other.execute("SELECT count(*) FROM transcript").fetchone() == (0,)
+        assert [e.text for e in store.transcript("s1")] == ["첫째", "둘째"]
+
+
+def test_a_failing_write_in_a_batch_undoes_only_itself(store: SqliteStore) -> None:
+    done = store.accept_inbound("u1", "message", "m1", {}, 1.0)
+    with store.batch():
+        store.commit(Commit(at=2.0, inbox_id=done, transcript=[said("처리됨")]))
+        with pytest.raises(StoreError):
+            store.commit(Commit(at=3.0, inbox_id=done, transcript=[said("두 번 처리")]))
+        store.commit(Commit(at=4.0, transcript=[said("그다음")]))
+
+    assert [e.text for e in store.transcript("s1")] == ["처리됨", "그다음"]
+    assert store.pending_inbound() == []
+
+
+def test_a_batch_that_fails_as_a_whole_saves_nothing_and_says_so(store: SqliteStore) -> None:
+    with pytest.raises(StoreError, match="batch failed, nothing of it was saved: disk I/O error"):
+        with store.batch():
+            store.commit(Commit(at=1.0, transcript=[said("사라질 말")]))
+            raise sqlite3.OperationalError("disk I/O error")
+
+    assert store.transcript("s1") == []

@@ -73,7 +73,10 @@ class Dispatcher:
             return
         batch = [item for item in map(self._take, self._next_users()) if item is not None]
         if batch:
-            self.runtime.process_batch(batch)
+            try:
+                self.runtime.process_batch(batch)
+            except Exception:  # the runtime keeps its own failures; this guards the dispatcher's books
+                log.exception("a batch of %d inbox items failed; they stay pending for the next start", len(batch))
         for item in batch:
             self._known.discard(item.id)
             self._waited.discard(item.id)
