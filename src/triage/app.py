@@ -129,7 +129,7 @@ def _close_inline(app: web.Application, item: OutboxItem, now: float) -> None:
 
 
 def _submit_closed(app: web.Application) -> None:
-    """The child recorded "closed" rows; rows already submitted are left to the dispatcher's queue."""
+    """The child recorded "closed" rows; the dispatcher ignores those it already holds (by inbox id)."""
     for item in app[STORE].pending_inbound():
         if item.kind == "closed":
             app[DISPATCHER].submit(item)

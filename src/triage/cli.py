@@ -7,7 +7,7 @@ import importlib
 import sys
 from pathlib import Path
 
-COMMANDS = ("validate", "chat", "test", "graph", "serve", "faq", "demo", "sim", "purge", "export", "forget", "report", "replay")
+COMMANDS = ("validate", "chat", "test", "graph", "serve", "faq", "demo", "sim", "purge", "export", "forget", "report", "replay", "deliver")
 """Modules in ``triage.commands``; each has ``register(subparsers)`` that sets ``func``."""
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from triage.app import SETTINGS, ServeOptions, make_app
+from triage.app import DELIVERY, DELIVERY_MODES, SETTINGS, ServeOptions, make_app
 from triage.privacy.logging import configure_logging
 from triage.problems import ContentError
 
@@ -21,27 +21,44 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: server.host in triage.yaml)")
     parser.add_argument("--port", type=int, help="port to listen on (default: server.port, 8080)")
-    parser.add_argument("--db", help="SQLite file (default: storage.path under the root, triage.db)")
-    parser.add_argument("--kakao-url", help="base URL of the 상담톡 API or simulator (default: kakao.base_url)")
+    add_store_options(parser)
     parser.add_argument("--preview", action="store_true",
                         help="run a built-in 상담톡 simulator for the /preview page (local editing only)")
+    parser.add_argument("--delivery", choices=DELIVERY_MODES, default="process",
+                        help="deliver the outbox from a child process on another core (default) or inline, "
+                             "in the server's own event loop")
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """What the server and its deliverer must agree on: the database and where calls go."""
+    parser.add_argument("--db", help="SQLite file (default: storage.path under the root, triage.db)")
+    parser.add_argument("--kakao-url", help="base URL of the 상담톡 API or simulator (default: kakao.base_url)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
 
 def options_from(args: argparse.Namespace) -> ServeOptions:
     return ServeOptions(root=Path(args.root), host=args.host, port=args.port, db=args.db, kakao_url=args.kakao_url,
-                        preview=args.preview)
+                        preview=args.preview, delivery=args.delivery)
+
+
+def print_content_errors(exc: ContentError) -> None:
+    print("triage: the content has errors, not starting:")
+    for problem in exc.problems:
+        print(f"  {problem}")
 
 
 def build(args: argparse.Namespace) -> web.Application | None:
-    """The app, or None after printing every content error (there is nothing to serve)."""
+    """The app, or None after printing why not (content errors, a delivery mode the database cannot do)."""
     try:
         return make_app(options_from(args))
     except ContentError as exc:
-        print("triage: the content has errors, not starting:")
-        for problem in exc.problems:
-            print(f"  {problem}")
-        return None
+        print_content_errors(exc)
+    except ValueError as exc:
+        print(f"triage: {exc}, not starting")
+    return None
+
+
+WHERE = {"inline": "in the server's event loop", "process": "from a child process (triage deliver)"}
 
 
 def banner(app: web.Application) -> str:
@@ -49,7 +66,8 @@ def banner(app: web.Application) -> str:
     return (f"triage listening on http://{settings.server.host}:{settings.server.port} "
             f"(POST /message /reference /expired_session)\n"
             f"  sending to {settings.kakao.base_url}  ·  store {settings.storage_path}  ·  channel "
-            f"{settings.channel.name} ({settings.channel.sender_key[:8]}…)")
+            f"{settings.channel.name} ({settings.channel.sender_key[:8]}…)\n"
+            f"  delivering {WHERE[app[DELIVERY]]}")
 
 
 def run(args: argparse.Namespace) -> int:
