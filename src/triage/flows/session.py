@@ -74,12 +74,39 @@ class SessionState:
         return type(self)(**{**self.__dict__, **changes})
 
     def to_dict(self) -> dict[str, Any]:
-        return plain(self)
+        """Spelled out field by field: the runtime stores a state on every message, and all but
+        ``params`` and ``vars`` have a fixed shape of plain leaves, so only those two are walked.
+        Equal to ``plain(self)``, which the tests hold it to."""
+        user, reference, handoff = self.user, self.reference, self.handoff
+        return {
+            "session_id": self.session_id,
+            "user": {"user_key": user.user_key, "returning": user.returning, "sessions": user.sessions,
+                     "last_category": user.last_category},
+            "started_at": self.started_at.isoformat(),
+            "reference": {"extra": reference.extra, "bot": reference.bot, "bot_event": reference.bot_event},
+            "params": plain(self.params),
+            "owner": self.owner,
+            "node": self.node,
+            "vars": plain(self.vars),
+            "category": self.category,
+            "tags": list(self.tags),
+            "misses": self.misses,
+            "tries": self.tries,
+            "last_input": self.last_input,
+            "path": list(self.path),
+            "faq_attempts": [{"query": a.query, "decision": a.decision, "entry_id": a.entry_id,
+                              "candidates": [[entry_id, score] for entry_id, score in a.candidates]}
+                             for a in self.faq_attempts],
+            "offered": list(self.offered),
+            "handoff": None if handoff is None else {
+                "queue": handoff.queue, "priority": handoff.priority, "skills": list(handoff.skills),
+                "summary": handoff.summary, "reason": handoff.reason},
+            "idle_warned": self.idle_warned,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SessionState":
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {k: v for k, v in data.items() if k in _STATE_FIELDS}
         values["user"] = UserInfo(**values["user"])
         values["started_at"] = datetime.fromisoformat(values["started_at"])
         values["reference"] = Reference(**values.get("reference") or {})
@@ -97,6 +124,9 @@ class SessionState:
             values["handoff"] = HandoffInfo(**h)
         return cls(**values)
 
+
+_STATE_FIELDS = frozenset(f.name for f in fields(SessionState))
+"""Keys a stored state may hold; others (from a newer or older version) are ignored."""
 
 _LEAVES = frozenset((str, int, float, bool, type(None)))
 
