@@ -46,6 +46,7 @@ class Stack:
     sim_port: int = field(default_factory=free_port)
     server: subprocess.Popen | None = None
     sim: subprocess.Popen | None = None
+    delivery: str = "process"
 
     @property
     def server_url(self) -> str:
@@ -65,13 +66,18 @@ class Stack:
 
     def start_server(self) -> None:
         self.server = self._spawn("serve", "--port", str(self.server_port), "--db", str(self.db),
-                                  "--kakao-url", self.sim_url)
+                                  "--kakao-url", self.sim_url, "--delivery", self.delivery)
         wait_until_up(f"{self.server_url}/healthz", self.server)
 
     def kill_server(self) -> None:
         """``kill -9``: no shutdown hook runs, exactly like a crash."""
         self.server.send_signal(signal.SIGKILL)
         self.server.wait()
+
+    def deliverers(self) -> list[int]:
+        """Pids of the server's children: its ``triage deliver`` in process mode."""
+        children = Path(f"/proc/{self.server.pid}/task/{self.server.pid}/children").read_text()
+        return [int(pid) for pid in children.split()]
 
     def stop(self) -> None:
         for process in (self.server, self.sim):
@@ -88,8 +94,8 @@ class Stack:
             return conn.execute(sql, params).fetchall()
 
 
-def make_stack(tmp: Path, *sim_flags: str) -> Iterator[Stack]:
-    stack = Stack(copy_site(tmp / "site", always_open=True), tmp / "triage.db")
+def make_stack(tmp: Path, *sim_flags: str, delivery: str = "process") -> Iterator[Stack]:
+    stack = Stack(copy_site(tmp / "site", always_open=True), tmp / "triage.db", delivery=delivery)
     try:
         stack.start_sim(*sim_flags)
         stack.start_server()
