@@ -1,7 +1,11 @@
 """Word matching, verb forms, routes and 초성 scores, on hand-made phrasings."""
 
+import pytest
+from hypothesis import given, settings, strategies as st
+
 from triage.faq import korean
-from triage.faq.scoring import TermMatcher, Variant, chosung_score, explain, form, inflects, term_similarity, text_score
+from triage.faq.scoring import (LENIENCY, RECALL_BETA, TermMatcher, Variant, chosung_score, explain, form, inflects,
+                                 term_similarity, text_score)
 
 TABLE = korean.synonym_table({"배송": ["택배"]})
 
@@ -53,3 +57,30 @@ def test_chosung_whole_by_words_and_as_a_prefix():
     assert chosung_score("ㅌㅂㅅㅇㄷ", ["ㅌㅂㅅ", "ㅇㄷ"], phrasing) == 100
     assert 88 <= chosung_score("ㅌㅂㅅ", ["ㅌㅂㅅ"], phrasing) < 100
     assert chosung_score("ㅎㅇ", ["ㅎㅇ"], form("회원 가입")) < 88
+
+
+WORDS = ("배송", "배숑", "배송비", "조회", "취소", "춰소", "환불", "환율", "받", "받을", "왔", "오", "교환", "사이즈", "주문", "a", "")
+TERMS = st.lists(st.sampled_from(WORDS), max_size=5)
+WEIGHTS = st.floats(0.1, 5.0)
+
+
+@given(TERMS, TERMS, st.data())
+@settings(max_examples=200, deadline=None)
+def test_word_scores_are_the_weighted_best_pairs_taken_word_by_word(asked: list[str], phrasing: list[str],
+                                                                    data: st.DataObject) -> None:
+    """The matcher skips all-zero rows and caches per word; the figures must be those of the plain
+    definition: every pair compared, the best partner of each word on either side weighted."""
+    query_weights = data.draw(st.lists(WEIGHTS, min_size=len(asked), max_size=len(asked)))
+    weights = data.draw(st.lists(WEIGHTS, min_size=len(phrasing), max_size=len(phrasing)))
+    matcher = TermMatcher(asked, dict(zip(asked, query_weights)).__getitem__)
+    if not asked or not phrasing:
+        assert matcher.recall(phrasing) == matcher.score(phrasing, weights) == 0.0
+        return
+    pairs = [[term_similarity(q, t) for t in phrasing] for q in asked]
+    recall = sum(w * max(row) for w, row in zip(matcher.weights, pairs)) / matcher.total
+    precision = sum(w * max(col) for w, col in zip(weights, zip(*pairs))) / sum(weights)
+    assert matcher.recall(phrasing) == pytest.approx(recall, abs=1e-12)
+    beta = RECALL_BETA ** 2
+    expected = 0.0 if not recall or not precision else \
+        100 * ((1 + beta) * precision * recall / (beta * precision + recall)) ** LENIENCY
+    assert matcher.score(phrasing, weights) == pytest.approx(expected, abs=1e-9)
