@@ -11,13 +11,15 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from loopback import REPO
+from loopback import REPO, copy_site
+from triage.handoff import webhooks as agent_webhooks
 from triage.cli import main
 from triage.delivery import CLOSED, WAKE, Link, lock_path, record_no_session, sole_deliverer
 from triage.delivery_process import deliver_command, restart_delay
@@ -138,39 +140,51 @@ def test_the_child_is_told_the_servers_effective_database_and_kakao_url():
 
 @pytest.fixture
 async def kakao() -> AsyncIterator[tuple[str, list[str]]]:
-    """A loopback 상담톡 that records each write's serial and has no session for serials starting with "gone"."""
-    seen: list[str] = []
+    """A loopback 상담톡 that records each write's serial and has no session for serials starting with "gone";
+    it also takes agent webhooks at /hook, recording each as (timestamp, signature, body)."""
+    seen: list = []
 
     async def chat_write(request: web.Request) -> web.Response:
         serial = (await request.json())["serial_number"]
         seen.append(serial)
         return web.json_response(GONE if serial.startswith("gone") else {"code": "0"})
 
+    async def hook(request: web.Request) -> web.Response:
+        seen.append((*agent_webhooks.headers_of(request.headers), await request.read()))
+        return web.json_response({})
+
     app = web.Application()
     app.router.add_post("/v1/chat/write", chat_write)
+    app.router.add_post("/hook", hook)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     yield str(server.make_url("")).rstrip("/"), seen
     await server.close()
 
 
-@pytest.fixture
-def deliverer(tmp_path, kakao) -> Iterator[tuple[subprocess.Popen, socket.socket, Path]]:
+@contextmanager
+def spawned(root: Path, db: Path, kakao_url: str) -> Iterator[tuple[subprocess.Popen, socket.socket]]:
     """``triage deliver`` as the installed script, with the server's end of its socket."""
-    db = tmp_path / "triage.db"
-    enqueue(db, *(write(f"m{i}") for i in range(5)))
     ours, theirs = socket.socketpair()
-    process = subprocess.Popen([TRIAGE, "deliver", "--root", str(REPO), "--db", str(db), "--kakao-url", kakao[0],
+    process = subprocess.Popen([TRIAGE, "deliver", "--root", str(root), "--db", str(db), "--kakao-url", kakao_url,
                                 "--channel-fd", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     theirs.close()
     try:
-        yield process, ours, db
+        yield process, ours
     finally:
         ours.close()
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+@pytest.fixture
+def deliverer(tmp_path, kakao) -> Iterator[tuple[subprocess.Popen, socket.socket, Path]]:
+    db = tmp_path / "triage.db"
+    enqueue(db, *(write(f"m{i}") for i in range(5)))
+    with spawned(REPO, db, kakao[0]) as (process, channel):
+        yield process, channel, db
 
 
 async def until(condition, timeout: float = 10.0) -> None:
@@ -232,3 +246,28 @@ def test_deliver_needs_a_database_file(capsys):
 def test_deliver_says_so_when_its_channel_is_not_a_socket(tmp_path, capsys):
     assert main(["deliver", "--root", str(REPO), "--db", str(tmp_path / "t.db"), "--channel-fd", "999"]) == 2
     assert "--channel-fd 999 is not an open socket" in capsys.readouterr().out
+
+
+async def test_a_new_webhook_secret_in_triage_yaml_reaches_the_running_deliverer(tmp_path, kakao):
+    url, seen = kakao
+    old, new = "the-old-secret-0123456789", "the-new-secret-0123456789"
+    root = copy_site(tmp_path / "site", {"webhooks": {"urls": [f"{url}/hook"], "secret": old}})
+    db = tmp_path / "triage.db"
+    enqueue(db, hook_row(url, "first"))
+    with spawned(root, db, url) as (_, channel):
+        await until(lambda: len(seen) == 1)
+        settings = root / "triage.yaml"
+        settings.write_text(settings.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+        await asyncio.sleep(2.0)  # the deliverer polls its files once a second
+        enqueue(db, hook_row(url, "second"))
+        await until(lambda: len(seen) == 2)
+
+    (stamp1, signature1, body1), (stamp2, signature2, body2) = seen
+    assert agent_webhooks.verify_signature(old, stamp1, body1, signature1)
+    assert agent_webhooks.verify_signature(new, stamp2, body2, signature2)
+    assert not agent_webhooks.verify_signature(old, stamp2, body2, signature2)
+
+
+def hook_row(url: str, session_id: str) -> NewOutbox:
+    event = {"kind": "closed", "session_id": session_id, "user_key": "u1", "at": time.time(), "data": {}}
+    return NewOutbox("~webhook:0", session_id, agent_webhooks.KIND, None, {"url": f"{url}/hook", "event": event}, 0.0)
