@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from triage.flows.session import FaqAttempt, HandoffInfo, Reference, SessionState, UserInfo, plain
@@ -70,3 +71,18 @@ def test_the_spelled_out_copy_is_the_generic_walk_key_for_key_and_comes_back_equ
     data = state.to_dict()
     assert json.dumps(data) == json.dumps(plain(state))
     assert SessionState.from_dict(json.loads(json.dumps(data))) == state
+
+
+@given(STATES, STATES, st.sets(st.sampled_from(sorted(f.name for f in fields(SessionState)))))
+@settings(max_examples=100, deadline=None)
+def test_evolve_is_dataclasses_replace(state: SessionState, other: SessionState, names: set[str]) -> None:
+    changes = {name: getattr(other, name) for name in names}
+    before = replace(state)
+    evolved = state.evolve(**changes)
+    assert type(evolved) is SessionState and evolved == replace(state, **changes)
+    assert state == before
+
+
+def test_evolving_a_field_that_does_not_exist_fails_like_the_constructor() -> None:
+    with pytest.raises(TypeError, match="ownr"):
+        long_session().evolve(ownr="bot")
