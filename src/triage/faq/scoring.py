@@ -148,47 +148,28 @@ class TermMatcher:
         self.weights = tuple(weight(t) for t in self.terms)
         self.total = sum(self.weights)
         self._similar = tuple(map(similar_to, self.terms))
-        self._rows: dict[str, tuple[float, tuple[float, ...]]] = {}
-
-    def _row(self, term: str) -> tuple[float, tuple[float, ...]]:
-        """The word's similarity to each query word, and the best of them."""
-        found = self._rows.get(term)
-        if found is None:
-            row = tuple([similar[term] for similar in self._similar])
-            found = self._rows[term] = (max(row, default=0.0), row)
-        return found
 
     def row(self, term: str) -> tuple[float, ...]:
-        return self._row(term)[1]
+        return tuple([similar[term] for similar in self._similar])
 
-    def _best(self, terms: Sequence[str]) -> tuple[list[float], list[float]]:
-        """For each query word its best similarity among ``terms``, and for each of ``terms`` its
-        best among the query's words. A plain loop that skips all-zero rows (most of them): on a
-        few words it is twice as quick as ``max`` over ``zip`` of tuples."""
-        best = [0.0] * len(self.terms)
-        tops = []
-        for term in terms:
-            top, row = self._row(term)
-            tops.append(top)
-            if top:
-                for i, similarity in enumerate(row):
-                    if similarity > best[i]:
-                        best[i] = similarity
-        return best, tops
+    def _columns(self, terms: Sequence[str]) -> list[list[float]]:
+        """Each query word's similarity to each of ``terms``: looked up by ``map`` in C, so a pair
+        seen before costs no Python call, and a phrasing's scores need no per-word loop."""
+        return [list(map(similar.__getitem__, terms)) for similar in self._similar]
 
     def recall(self, terms: Sequence[str]) -> float:
         """Weighted share of the query's words found among ``terms``, 0..1."""
         if not self.terms or not terms:
             return 0.0
-        return sum(map(mul, self.weights, self._best(terms)[0])) / self.total
+        return sum(map(mul, self.weights, map(max, self._columns(terms)))) / self.total
 
     def score(self, terms: Sequence[str], weights: Sequence[float]) -> float:
         """A recall-leaning F-measure of weighted word matches; ``weights`` are those of ``terms``."""
         if not self.terms or not terms:
             return 0.0
-        best, tops = self._best(terms)
-        recall = sum(map(mul, self.weights, best)) / self.total
-        precision = sum(map(mul, weights, tops)) / sum(weights)
+        columns = self._columns(terms)
+        recall = sum(map(mul, self.weights, map(max, columns))) / self.total
+        precision = sum(map(mul, weights, map(max, zip(*columns)))) / sum(weights)
         if not recall or not precision:
             return 0.0
         beta = RECALL_BETA ** 2
