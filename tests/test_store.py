@@ -426,3 +426,12 @@ def test_a_batch_that_fails_as_a_whole_saves_nothing_and_says_so(store: SqliteSt
             raise sqlite3.OperationalError("disk I/O error")
 
     assert store.transcript("s1") == []
+
+
+def test_pending_outbox_after_an_id_gives_newer_pending_rows_oldest_first(store: SqliteStore) -> None:
+    first, second, third = enqueue(store, write("a"), write("b", user_key="u2"), write("c"))
+    store.outbox_delivered(second, None, 11.0)
+
+    assert [row.serial for row in store.pending_outbox()] == ["a", "c"]
+    assert [row.id for row in store.pending_outbox(after_id=first)] == [third]
+    assert store.pending_outbox(after_id=third) == []
