@@ -161,13 +161,6 @@ class Runtime:
             handler(plan, item.payload)
         self.commit(plan, item.id)
 
-    def close_session(self, user_key: str, session_id: str | None, reason: str) -> None:
-        """End the local conversation, e.g. when 상담톡 says the session no longer exists."""
-        plan = self.plan(user_key)
-        if self._ends(plan, session_id):
-            self._end(plan, reason)
-            self.commit(plan, None)
-
     @staticmethod
     def _ends(plan: Plan, session_id: str | None) -> bool:
         return bool(plan.session and plan.session.status != "ended"
