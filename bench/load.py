@@ -10,13 +10,15 @@ messages are menu presses and one in ten is a typed FAQ question, as in a real d
 In the same run the same load generator drives a bare aiohttp echo handler (parse JSON,
 answer {"code":"0"}) on this machine, and our throughput is printed as a ratio of it.
 Targets on a 2-core machine: >= 1,500 messages/s, webhook p99 < 20 ms, >= 25% of echo.
-The server runs in its own process; the generator and the stub share this one.
+The server runs in its own processes (CPU is reported for each: the server and its deliverer);
+the generator and the stub share this one.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -100,10 +102,26 @@ class StubKakao(asyncio.Protocol):
             self.transport.write(self.OK)
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def server_cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU time of the server and each of its child processes (the deliverer), from /proc."""
+    tree = {pid}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == pid:
+                    tree.add(int(entry.name))
+            except (OSError, IndexError):
+                continue
+    seconds = {}
+    for member in tree:
+        with contextlib.suppress(OSError):
+            fields = _stat(member)
+            seconds[member] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
 
 
 async def wait_up(url: str, timeout: float = 20.0) -> None:
@@ -161,13 +179,14 @@ async def drive_triage(base: str, stub: type[StubKakao], users: int, seconds: fl
         await asyncio.gather(*(user(n, warm_stop) for n in range(users)))
         webhook.clear(), end_to_end.clear()
         done = 0
-        cpu = server_cpu_seconds(pid)
+        before = server_cpu_seconds(pid)
         started = time.perf_counter()
         await asyncio.gather(*(user(n + users, started + seconds) for n in range(users)))
         elapsed = time.perf_counter() - started
-        cpu = server_cpu_seconds(pid) - cpu
-    return {"rate": done / elapsed, "webhook": webhook, "end_to_end": end_to_end,
-            "cpu_per_message": cpu / max(done, 1), "cpu_share": cpu / elapsed}
+        after = server_cpu_seconds(pid)
+    cpu = {member: after[member] - before.get(member, 0.0) for member in after}
+    return {"rate": done / elapsed, "webhook": webhook, "end_to_end": end_to_end, "elapsed": elapsed,
+            "cpu": [cpu.pop(pid)] + sorted(cpu.values(), reverse=True), "done": max(done, 1)}
 
 
 async def drive_echo(base: str, users: int, seconds: float) -> float:
@@ -201,7 +220,7 @@ def site(tmp: Path) -> Path:
     return root
 
 
-async def main(users: int, seconds: float) -> None:
+async def main(users: int, seconds: float, delivery: str) -> None:
     stub = StubKakao
     stub_port, server_port, echo_port = free_port(), free_port(), free_port()
     listener = await asyncio.get_running_loop().create_server(StubKakao, "127.0.0.1", stub_port)
@@ -209,7 +228,7 @@ async def main(users: int, seconds: float) -> None:
         root = site(Path(tmp))
         server = subprocess.Popen([TRIAGE, "serve", "--root", str(root), "--port", str(server_port),
                                    "--db", str(Path(tmp) / "load.db"), "--kakao-url", f"http://127.0.0.1:{stub_port}",
-                                   "--log-level", "WARNING"], stdout=subprocess.DEVNULL)
+                                   "--log-level", "WARNING", "--delivery", delivery], stdout=subprocess.DEVNULL)
         echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(echo_port)])
         try:
             await wait_up(f"http://127.0.0.1:{server_port}/healthz")
@@ -222,14 +241,15 @@ async def main(users: int, seconds: float) -> None:
                 process.wait()
     listener.close()
     ms = 1000
-    print(f"users: {users}, measured {seconds:.0f} s after a 2 s warm-up, {os.cpu_count()} cores")
+    print(f"users: {users}, measured {seconds:.0f} s after a 2 s warm-up, {os.cpu_count()} cores, delivery {delivery}")
     print(f"end to end:        {ours['rate']:>8,.0f} messages/s          (target >= 1,500)")
     print(f"webhook latency:   p50 {statistics.median(ours['webhook']) * ms:6.2f} ms   "
           f"p99 {percentile(ours['webhook'], 0.99) * ms:6.2f} ms   (target p99 < 20 ms)")
     print(f"webhook -> write:  p50 {statistics.median(ours['end_to_end']) * ms:6.2f} ms   "
           f"p99 {percentile(ours['end_to_end'], 0.99) * ms:6.2f} ms")
-    print(f"server CPU:        {ours['cpu_per_message'] * ms:6.2f} ms per message, {ours['cpu_share']:.0%} of one core "
-          f"busy -> {1 / ours['cpu_per_message']:,.0f} messages/s per server core")
+    for name, cpu in zip(("server", *(f"child {n}" for n in range(1, 9))), ours["cpu"]):
+        print(f"{name + ' CPU:':<19}{cpu / ours['done'] * ms:6.2f} ms per message, "
+              f"{cpu / ours['elapsed']:.0%} of one core busy")
     print(f"bare aiohttp echo: {bare:>8,.0f} requests/s")
     print(f"ratio:             {ours['rate'] / bare:>8.1%} of bare echo         (target >= 25%)")
     print(f"stub Kakao writes: {stub.writes:,}")
@@ -239,5 +259,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--delivery", choices=("process", "inline"), default="process",
+                        help="where the server delivers its outbox (triage serve --delivery)")
     options = parser.parse_args()
-    asyncio.run(main(options.users, options.seconds))
+    asyncio.run(main(options.users, options.seconds, options.delivery))
