@@ -435,3 +435,39 @@ def test_pending_outbox_after_an_id_gives_newer_pending_rows_oldest_first(store:
     assert [row.serial for row in store.pending_outbox()] == ["a", "c"]
     assert [row.id for row in store.pending_outbox(after_id=first)] == [third]
     assert store.pending_outbox(after_id=third) == []
+
+
+# ---- what the store remembers of its own writes ---------------------------------------------
+
+
+def test_the_current_session_read_back_is_the_one_just_written(store: SqliteStore) -> None:
+    store.commit(Commit(at=10.0, session=session(), user=UserRecord("u1", 10.0, 10.0, sessions=1)))
+    store.commit(Commit(at=11.0, session=session(status="agent", updated_at=11.0)))
+
+    assert store.current_session("u1").status == "agent"
+    assert store.open_session_ref("u1") == SessionRef("s1", "170000123")
+    assert store.get_user("u1").sessions == 1
+    store.commit(Commit(at=12.0, session=session(status="ended", ended_at=12.0)))
+    assert store.current_session("u1") is None
+
+
+def test_another_connections_erasure_is_seen_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "triage.db"
+    with open_store(path) as server, open_store(path) as other:
+        server.commit(Commit(at=10.0, session=session(), user=UserRecord("u1", 10.0, 10.0)))
+        assert server.current_session("u1") is not None
+        other._conn.execute("UPDATE sessions SET status = 'ended', user_key = ''")
+        other._conn.execute("DELETE FROM users")
+
+        assert server.current_session("u1") is None
+        assert server.get_user("u1") is None
+
+
+def test_a_failed_batch_leaves_nothing_remembered(store: SqliteStore) -> None:
+    with pytest.raises(StoreError):
+        with store.batch():
+            store.commit(Commit(at=10.0, session=session(), user=UserRecord("u1", 10.0, 10.0)))
+            raise sqlite3.OperationalError("disk I/O error")
+
+    assert store.current_session("u1") is None
+    assert store.get_user("u1") is None

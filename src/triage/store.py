@@ -479,12 +479,56 @@ def _write_rows(conn: sqlite3.Connection, sql: str, rows: list[tuple]) -> None:
         conn.executemany(sql, rows)
 
 
+_UNKNOWN: Any = object()
+
+
+class _Recent:
+    """Each user's row and open session as this connection last wrote or read them.
+
+    The runtime reads both for every event, right after writing them for the one before; this
+    saves the two queries and the decoding of the state. It trusts itself only while no other
+    connection has committed (``PRAGMA data_version``, checked on every read: a ``triage forget``
+    run beside the server must not have its erasure written back from memory).
+    """
+
+    LIMIT = 20_000
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+        self._version: int | None = None
+        self.users: dict[str, UserRecord | None] = {}
+        self.sessions: dict[str, SessionRecord | None] = {}
+
+    def fresh(self) -> _Recent:
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version or len(self.sessions) > self.LIMIT or len(self.users) > self.LIMIT:
+            self.forget()
+            self._version = version
+        return self
+
+    def forget(self) -> None:
+        self.users.clear()
+        self.sessions.clear()
+
+    def wrote(self, commit: Commit) -> None:
+        if commit.user is not None:
+            self.users[commit.user.user_key] = commit.user
+        for session in commit.sessions:
+            self.sessions.pop(session.user_key, None)
+        current = commit.session
+        if current is not None and current.status != "ended":
+            self.sessions[current.user_key] = current
+        elif current is not None:
+            self.sessions.pop(current.user_key, None)  # an older session may still be open
+
+
 class SqliteStore:
     """``Store`` on one SQLite connection; use it from one thread (the event loop's)."""
 
     def __init__(self, conn: sqlite3.Connection):
         self._conn = conn
         self._batched = False
+        self._recent = _Recent(conn)
 
     def __enter__(self) -> SqliteStore:
         return self
@@ -520,8 +564,11 @@ class SqliteStore:
                     yield
                 finally:
                     self._batched = False
-        except sqlite3.Error as exc:
-            raise StoreError(f"batch failed, nothing of it was saved: {exc}") from exc
+        except BaseException as exc:
+            self._recent.forget()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"batch failed, nothing of it was saved: {exc}") from exc
+            raise
 
     # -- inbox ---------------------------------------------------------------------------------
 
@@ -546,17 +593,25 @@ class SqliteStore:
     # -- users and sessions --------------------------------------------------------------------
 
     def get_user(self, user_key: str) -> UserRecord | None:
-        row = self._conn.execute(f"SELECT {_USER} FROM users WHERE user_key = ?", (user_key,)).fetchone()
-        return _user(row) if row else None
+        users = self._recent.fresh().users
+        user = users.get(user_key, _UNKNOWN)
+        if user is _UNKNOWN:
+            row = self._conn.execute(f"SELECT {_USER} FROM users WHERE user_key = ?", (user_key,)).fetchone()
+            user = users[user_key] = _user(row) if row else None
+        return user
 
     def current_session(self, user_key: str) -> SessionRecord | None:
-        row = self._conn.execute(_CURRENT.format(_SESSION), (user_key,)).fetchone()
-        return _session(row) if row else None
+        sessions = self._recent.fresh().sessions
+        session = sessions.get(user_key, _UNKNOWN)
+        if session is _UNKNOWN:
+            row = self._conn.execute(_CURRENT.format(_SESSION), (user_key,)).fetchone()
+            session = sessions[user_key] = _session(row) if row else None
+        return session
 
     def open_session_ref(self, user_key: str) -> SessionRef | None:
-        """``current_session`` without reading or decoding the state: the dispatcher asks it per message."""
-        row = self._conn.execute(_CURRENT.format("id, kakao_session_id"), (user_key,)).fetchone()
-        return SessionRef(*row) if row else None
+        """Which session is open: the dispatcher asks it per message."""
+        session = self.current_session(user_key)
+        return SessionRef(session.id, session.kakao_session_id) if session else None
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         row = self._conn.execute(f"SELECT {_SESSION} FROM sessions WHERE id = ?", (session_id,)).fetchone()
@@ -608,9 +663,11 @@ class SqliteStore:
                 for t in commit.tickets])
             _write_rows(conn, _UPSERT_AGENT, [(a.id, a.presence, a.max_concurrent, a.updated_at)
                                               for a in commit.agents])
-            return [conn.execute(_INSERT_OUTBOX, (o.user_key, o.session_id, o.kind, o.serial, _dump(o.body),
+            sent = [conn.execute(_INSERT_OUTBOX, (o.user_key, o.session_id, o.kind, o.serial, _dump(o.body),
                                                   o.not_before, commit.at)).lastrowid
                     for o in commit.outbox]
+        self._recent.wrote(commit)
+        return sent
 
     # -- outbox --------------------------------------------------------------------------------
 
@@ -783,6 +840,7 @@ class SqliteStore:
                 f"SELECT {_EVENT} FROM events WHERE {scopes['events'][0]}", scopes["events"][1])]
             conn.executemany("UPDATE events SET user_key = NULL, data = ? WHERE id = ?",
                              [(_dump(scrub.event(e.kind, e.data)), e.id) for e in events])
+        self._recent.forget()
         return Erased(**deleted, sessions=len(sessions), events=len(events))
 
 
