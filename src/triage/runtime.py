@@ -347,7 +347,7 @@ class Runtime:
                               updated_at=plan.now)
             plan.user = replace(plan.user, last_category=state.category or plan.user.last_category)
         tickets = list(plan.desk.rows.values()) if plan.desk is not None else []
-        events = [replace(event, data=mask_data(event.data)) for event in plan.events]
+        events = [NewEvent(e.kind, e.session_id, e.user_key, mask_data(e.data), e.at) for e in plan.events]
         transcript = plan.transcript
         if plan.content.settings.privacy.mask_transcripts:
             transcript = [replace(e, text=mask(e.text) if e.text else e.text, data=mask_data(e.data)) for e in transcript]

@@ -496,15 +496,29 @@ class _Recent:
     def __init__(self, conn: sqlite3.Connection):
         self._conn = conn
         self._version: int | None = None
+        self.locked = False
         self.users: dict[str, UserRecord | None] = {}
         self.sessions: dict[str, SessionRecord | None] = {}
 
     def fresh(self) -> _Recent:
+        if self.locked:
+            return self
         version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._version or len(self.sessions) > self.LIMIT or len(self.users) > self.LIMIT:
             self.forget()
             self._version = version
         return self
+
+    @contextmanager
+    def holding_the_write_lock(self) -> Iterator[None]:
+        """Inside a batch this connection holds the write lock, so nobody else can commit: one
+        check at its start serves every read in it."""
+        self.fresh()
+        self.locked = True
+        try:
+            yield
+        finally:
+            self.locked = False
 
     def forget(self) -> None:
         self.users.clear()
@@ -558,7 +572,7 @@ class SqliteStore:
             yield
             return
         try:
-            with _transaction(self._conn):
+            with _transaction(self._conn), self._recent.holding_the_write_lock():
                 self._batched = True
                 try:
                     yield
