@@ -68,8 +68,8 @@ WEIGHTS = st.floats(0.1, 5.0)
 @settings(max_examples=200, deadline=None)
 def test_word_scores_are_the_weighted_best_pairs_taken_word_by_word(asked: list[str], phrasing: list[str],
                                                                     data: st.DataObject) -> None:
-    """The matcher skips all-zero rows and caches per word; the figures must be those of the plain
-    definition: every pair compared, the best partner of each word on either side weighted."""
+    """The matcher looks pairs up in per-word caches, column by column; the figures must be those of
+    the plain definition: every pair compared, the best partner of each word on either side weighted."""
     query_weights = data.draw(st.lists(WEIGHTS, min_size=len(asked), max_size=len(asked)))
     weights = data.draw(st.lists(WEIGHTS, min_size=len(phrasing), max_size=len(phrasing)))
     matcher = TermMatcher(asked, dict(zip(asked, query_weights)).__getitem__)
