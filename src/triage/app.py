@@ -28,6 +28,7 @@ from triage.kakao.client import KakaoClient, client_session
 from triage.kakao.serials import SerialNumbers
 from triage.kakao.webhooks import Webhooks
 from triage.outbox import OutboxWorker, RetryPolicy
+from triage.outbox_feed import OutboxFeed
 from triage.privacy.retention import purge_daily
 from triage.reload import ContentHolder
 from triage.runtime import Runtime
@@ -123,16 +124,9 @@ async def _run_timers(app: web.Application, interval: float) -> None:
 
 
 def _close_inline(app: web.Application, item: OutboxItem, now: float) -> None:
-    closed = record_no_session(app[STORE], item, now)
+    closed = record_no_session(app[STORE], item.user_key, item.session_id, item.id, now)
     if closed is not None:
         app[DISPATCHER].submit(closed)
-
-
-def _submit_closed(app: web.Application) -> None:
-    """The child recorded "closed" rows; the dispatcher ignores those it already holds (by inbox id)."""
-    for item in app[STORE].pending_inbound():
-        if item.kind == "closed":
-            app[DISPATCHER].submit(item)
 
 
 def _log_level() -> str:
@@ -156,8 +150,9 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
     app[STORE], app[RUNTIME], app[DESK] = store, runtime, desk
     app[API] = AgentApi(desk, AgentActions(runtime, desk), store, feed, lambda: client, options.heartbeat)
     if options.delivery == "process":
-        app[OUTBOX] = DeliveryProcess(deliver_command(options.root, settings, _log_level()),
-                                      on_closed=lambda: _submit_closed(app), grace=settings.kakao.timeout + FINISH_MARGIN)
+        rows = OutboxFeed(store, on_closed=lambda item: app[DISPATCHER].submit(item), clock=clock)
+        app[OUTBOX] = DeliveryProcess(deliver_command(options.root, settings, _log_level()), rows,
+                                      grace=settings.kakao.timeout + FINISH_MARGIN)
     else:
         app[OUTBOX] = OutboxWorker(store, outbox_deliver(http, client, hooks.current),
                                    on_no_session=lambda item: _close_inline(app, item, clock()), clock=clock,

@@ -4,10 +4,10 @@ The server's event loop is busy with webhooks and the runtime; outbound HTTP is 
 work. A child process does that on the other core. The child is a direct child of the server
 (no shell in between), so a CPU figure summed over the server and its children includes it.
 
-The server wakes the child after a commit that queued rows and hears back when the child has
-recorded a "closed" inbox row. If the child dies it is started again after a short backoff;
-the lock in ``delivery`` keeps an old child that is still finishing its calls and a new one
-from ever working at the same time.
+Each child gets its own socket to an ``OutboxFeed``: rows out, outcomes in. If the child dies
+it is started again after a short backoff and given every pending row; the lock in
+``delivery`` keeps an old child that is still finishing its calls and a new one from ever
+working at the same time.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import asyncio
 import logging
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from triage.delivery import WAKE, Link
+from triage.delivery_wire import Channel
+from triage.outbox_feed import OutboxFeed
 from triage.settings import Settings
 
 log = logging.getLogger("triage.delivery")
@@ -27,7 +28,7 @@ log = logging.getLogger("triage.delivery")
 STEADY = 60.0
 """Seconds a child must live before its exit counts as news rather than as another quick failure."""
 FINISH_MARGIN = 5.0
-"""Seconds beyond one call's timeout that a stopping child gets to record its calls in flight."""
+"""Seconds beyond one call's timeout that a stopping child gets to report its calls in flight."""
 
 
 def restart_delay(quick_exits: int, base: float = 0.5, ceiling: float = 30.0) -> float:
@@ -44,12 +45,12 @@ def deliver_command(root: Path, settings: Settings, log_level: str) -> list[str]
 class DeliveryProcess:
     """Supervises one ``triage deliver`` child at a time; same ``wake/run/stop`` as an ``OutboxWorker``."""
 
-    def __init__(self, command: Sequence[str], on_closed: Callable[[], None], grace: float):
+    def __init__(self, command: Sequence[str], feed: OutboxFeed, grace: float):
         self._command = list(command)
-        self._on_closed = on_closed
+        self._feed = feed
         self._grace = grace
         self._process: asyncio.subprocess.Process | None = None
-        self._link: Link | None = None
+        self._channel: Channel | None = None
         self._stopping = asyncio.Event()
         self._done = asyncio.Event()
         self._running = False
@@ -59,9 +60,8 @@ class DeliveryProcess:
         return self._process.pid if self._process is not None and self._process.returncode is None else None
 
     def wake(self) -> None:
-        """A child being restarted misses nothing: it looks at every due row when it starts."""
-        if self._link is not None:
-            self._link.nudge()
+        """A child being restarted misses nothing: it is given every pending row when it starts."""
+        self._feed.wake()
 
     async def run(self) -> None:
         """Keep a child running until ``stop()``."""
@@ -89,10 +89,11 @@ class DeliveryProcess:
             self._done.set()
 
     async def stop(self) -> None:
-        """Close the socket (the child's signal to finish its calls in flight) and wait for it to exit."""
+        """End the rows (the child's signal to finish its calls in flight), record its last reports and
+        wait for it to exit."""
         self._stopping.set()
-        if self._link is not None:
-            self._link.close()
+        if self._channel is not None:
+            self._channel.finish()
         if not self._running:
             return
         try:
@@ -114,12 +115,17 @@ class DeliveryProcess:
             raise
         finally:
             theirs.close()
-        self._link = Link(ours, WAKE, on_nudge=self._on_closed, on_eof=lambda: None)
-        log.info("delivering from a child process (triage deliver, pid %d)", self._process.pid)
-        if self._stopping.is_set():
-            self._link.close()
+        self._channel = Channel(self._feed.receive, on_end=lambda: None)
         try:
-            return await self._process.wait()
+            await self._channel.connect(ours)
+            log.info("delivering from a child process (triage deliver, pid %d)", self._process.pid)
+            self._feed.attach(self._channel)
+            if self._stopping.is_set():
+                self._channel.finish()
+            code = await self._process.wait()
+            await self._channel.end_of_input(1.0)  # the reports it wrote just before it exited
+            return code
         finally:
-            self._link.close()
-            self._link = None
+            self._feed.detach()
+            await self._channel.close()
+            self._channel = None
