@@ -1,6 +1,7 @@
 """``triage faq match`` and ``triage faq eval`` through the real CLI."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,12 @@ def test_installed_script_runs_match():
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["candidates"][0]["route"] == "keyboard" and data["candidates"][0]["entry_id"] == "delivery-when"
+
+
+def test_every_process_gives_the_same_answers_whatever_its_hash_seed():
+    site = Path(__file__).parents[2]
+    outputs = {subprocess.run([str(SCRIPT), "faq", "eval", str(site / "tests" / "faq" / "eval.yaml"), "--json",
+                               "--root", str(site)], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2", "3")}
+    assert len(outputs) == 1 and json.loads(outputs.pop())

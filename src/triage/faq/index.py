@@ -124,7 +124,8 @@ class FaqIndex:
                    content: frozenset[str] | set[str] = frozenset()) -> list[Variant]:
         """Variants sharing the most grams with the query; a gram of its ``content`` words counts twice,
         so shared filler (하고 싶어요) does not outvote a shared subject (배송 조회)."""
-        lists = sorted(((g, self.postings[g]) for g in query_grams if g in self.postings), key=lambda gl: len(gl[1]))
+        lists = sorted(((g, self.postings[g]) for g in query_grams if g in self.postings),
+                       key=lambda gl: (len(gl[1]), gl[0]))  # by gram too: the same answer in every process
         scope = self.by_category.get(category, frozenset()) if category is not None else None
         counts: Counter[int] = Counter()
         budget = POSTING_BUDGET
