@@ -151,10 +151,10 @@ def test_other_text_after_an_answer_with_buttons_is_a_new_question(chat):
 def test_a_long_session_keeps_only_the_latest_faq_attempts():
     chat = Chat(load_site(FIXTURES / "shop"))
     chat.start()
-    chat.state = chat.state.evolve(faq_attempts=tuple(FaqAttempt(f"예전 질문 {n}", "not_found") for n in range(20)))
+    chat.state = chat.state.evolve(faq_attempts=tuple(FaqAttempt(f"예전 질문 {n}", "not_found") for n in range(10)))
 
     chat.say("배송 언제 와요")
 
-    assert len(chat.state.faq_attempts) == 20
+    assert len(chat.state.faq_attempts) == 10
     assert chat.state.faq_attempts[0].query == "예전 질문 1"
     assert chat.state.faq_attempts[-1].query == "배송 언제 와요"
