@@ -1,4 +1,4 @@
-"""`triage deliver`: one deliverer per database, the socket to its server, and the real process."""
+"""`triage deliver`: one deliverer per database, and the real process fed rows over its socket."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,28 +21,15 @@ from aiohttp.test_utils import TestServer
 from loopback import REPO, copy_site
 from triage.handoff import webhooks as agent_webhooks
 from triage.cli import main
-from triage.delivery import CLOSED, WAKE, Link, lock_path, record_no_session, sole_deliverer
+from triage.delivery import lock_path, record_no_session, sole_deliverer
 from triage.delivery_process import deliver_command, restart_delay
+from triage.delivery_wire import Channel, Report, parse_report, row_line
 from triage.settings import Settings
-from triage.store import Commit, NewOutbox, open_store
+from triage.store import OutboxItem, open_store
 
 TRIAGE = str(Path(sys.executable).with_name("triage"))
 FIXTURES = Path(__file__).parent / "fixtures"
 GONE = {"code": -803, "message": "NoActiveSessionException"}
-
-
-def write(serial: str, user_key: str = "u1", session_id: str = "s1") -> NewOutbox:
-    return NewOutbox(user_key, session_id, "write", serial, {"serial_number": serial, "message": serial}, 0.0)
-
-
-def enqueue(db: Path, *rows: NewOutbox) -> None:
-    with open_store(db) as store:
-        store.commit(Commit(at=time.time(), outbox=list(rows)))
-
-
-def statuses(db: Path) -> dict[str, str]:
-    with open_store(db) as store:
-        return {row.serial: row.status for row in store.outbox_of("u1")}
 
 
 # ---- one deliverer per database ----------------------------------------------------------------
@@ -87,39 +74,13 @@ def _take(db: str, taken: threading.Event) -> None:
 
 
 def test_a_no_session_answer_is_recorded_once_as_a_closed_inbox_row(tmp_path):
-    db = tmp_path / "triage.db"
-    enqueue(db, write("a1"))
-    with open_store(db) as store:
-        row = store.outbox_of("u1")[0]
-        first = record_no_session(store, row, 100.0)
-        again = record_no_session(store, row, 101.0)
+    with open_store(tmp_path / "triage.db") as store:
+        first = record_no_session(store, "u1", "s1", 7, 100.0)
+        again = record_no_session(store, "u1", "s1", 7, 101.0)
         pending = store.pending_inbound()
     assert again is None
     assert first is not None and pending == [first]
     assert (first.kind, first.user_key, first.payload) == ("closed", "u1", {"session_id": "s1", "reason": "no_session"})
-
-
-async def test_a_burst_of_nudges_costs_one_byte():
-    ours, theirs = socket.socketpair()
-    link = Link(ours, WAKE, on_nudge=lambda: None, on_eof=lambda: None)
-    for _ in range(100):
-        link.nudge()
-    await asyncio.sleep(0.01)
-    theirs.setblocking(False)
-    assert theirs.recv(100) == WAKE
-    link.close()
-    theirs.close()
-
-
-async def test_a_link_hears_nudges_and_the_end_of_the_other_side():
-    ours, theirs = socket.socketpair()
-    heard, ended = asyncio.Event(), asyncio.Event()
-    link = Link(ours, WAKE, on_nudge=heard.set, on_eof=ended.set)
-    theirs.send(CLOSED)
-    await asyncio.wait_for(heard.wait(), 1.0)
-    theirs.close()
-    await asyncio.wait_for(ended.wait(), 1.0)
-    link.close()
 
 
 def test_a_child_that_keeps_dying_waits_longer_each_time_up_to_a_ceiling():
@@ -139,14 +100,17 @@ def test_the_child_is_told_the_servers_effective_database_and_kakao_url():
 
 
 @pytest.fixture
-async def kakao() -> AsyncIterator[tuple[str, list[str]]]:
-    """A loopback 상담톡 that records each write's serial and has no session for serials starting with "gone";
-    it also takes agent webhooks at /hook, recording each as (timestamp, signature, body)."""
+async def kakao() -> AsyncIterator[tuple[str, list]]:
+    """A loopback 상담톡 that records each write's serial; it has no session for serials starting with "gone"
+    and holds serials starting with "slow" for a minute. It also takes agent webhooks at /hook, recording
+    each as (timestamp, signature, body)."""
     seen: list = []
 
     async def chat_write(request: web.Request) -> web.Response:
         serial = (await request.json())["serial_number"]
         seen.append(serial)
+        if serial.startswith("slow"):
+            await asyncio.sleep(60)
         return web.json_response(GONE if serial.startswith("gone") else {"code": "0"})
 
     async def hook(request: web.Request) -> web.Response:
@@ -162,76 +126,126 @@ async def kakao() -> AsyncIterator[tuple[str, list[str]]]:
     await server.close()
 
 
-@contextmanager
-def spawned(root: Path, db: Path, kakao_url: str) -> Iterator[tuple[subprocess.Popen, socket.socket]]:
+class Server:
+    """The server's end of a deliverer's socket: rows out, the deliverer's reports in."""
+
+    def __init__(self) -> None:
+        self.reports: list[Report] = []
+        self.ended = asyncio.Event()
+        self.channel = Channel(lambda lines: self.reports.extend(map(parse_report, lines)), self.ended.set)
+
+    def send(self, *items: OutboxItem) -> None:
+        self.channel.send(b"".join(map(row_line, items)))
+
+    def kinds(self) -> list[tuple[str, object]]:
+        return [(r.kind, r.args.get("item_id", r.args.get("user_key"))) for r in self.reports]
+
+
+@asynccontextmanager
+async def spawned(root: Path, db: Path, kakao_url: str) -> AsyncIterator[tuple[subprocess.Popen, Server]]:
     """``triage deliver`` as the installed script, with the server's end of its socket."""
     ours, theirs = socket.socketpair()
     process = subprocess.Popen([TRIAGE, "deliver", "--root", str(root), "--db", str(db), "--kakao-url", kakao_url,
                                 "--channel-fd", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     theirs.close()
+    server = Server()
+    await server.channel.connect(ours)
     try:
-        yield process, ours
+        yield process, server
     finally:
-        ours.close()
+        await server.channel.close()
         if process.poll() is None:
             process.kill()
         process.wait()
 
 
-@pytest.fixture
-def deliverer(tmp_path, kakao) -> Iterator[tuple[subprocess.Popen, socket.socket, Path]]:
-    db = tmp_path / "triage.db"
-    enqueue(db, *(write(f"m{i}") for i in range(5)))
-    with spawned(REPO, db, kakao[0]) as (process, channel):
-        yield process, channel, db
+def row(item_id: int, serial: str, user_key: str = "u1", session_id: str = "s1") -> OutboxItem:
+    body = {"serial_number": serial, "message": serial}
+    return OutboxItem(item_id, user_key, session_id, "write", serial, body, 0, 0.0, "pending", None, 0.0)
 
 
 async def until(condition, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met"
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)
 
 
-async def test_the_deliverer_sends_pending_rows_in_order_and_stops_at_eof(deliverer, kakao):
-    process, channel, db = deliverer
-    await until(lambda: len(kakao[1]) == 5)
+async def exited(process: subprocess.Popen, timeout: float = 10.0) -> int:
+    await until(lambda: process.poll() is not None, timeout)
+    return process.returncode
 
-    channel.close()
 
-    assert process.wait(10) == 0
-    assert kakao[1] == [f"m{i}" for i in range(5)]
-    assert set(statuses(db).values()) == {"delivered"}
+async def test_the_deliverer_sends_the_rows_it_is_given_in_order_and_reports_each(tmp_path, kakao):
+    async with spawned(REPO, tmp_path / "triage.db", kakao[0]) as (process, server):
+        server.send(*(row(i, f"m{i}") for i in range(1, 6)))
+        await until(lambda: len(server.reports) == 5)
+
+        server.channel.finish()
+        assert await exited(process) == 0
+
+    assert kakao[1] == [f"m{i}" for i in range(1, 6)]
+    assert [(r.kind, r.args["item_id"], r.args["response"]) for r in server.reports] == [
+        ("delivered", i, {"code": "0"}) for i in range(1, 6)]
     assert "the server is gone" in process.stdout.read()
+    assert not (tmp_path / "triage.db").exists(), "the deliverer never opens the database"
 
 
-async def test_the_deliverer_stops_cleanly_on_sigterm(deliverer, kakao):
-    process, _, db = deliverer
-    await until(lambda: len(kakao[1]) == 5)
+async def test_the_deliverer_stops_cleanly_on_sigterm(tmp_path, kakao):
+    async with spawned(REPO, tmp_path / "triage.db", kakao[0]) as (process, server):
+        server.send(row(1, "m1"))
+        await until(lambda: len(server.reports) == 1)
 
-    process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
 
-    assert process.wait(10) == 0
-    assert "SIGTERM" in process.stdout.read()
+        assert await exited(process) == 0
+        assert "SIGTERM" in process.stdout.read()
 
 
-async def test_no_session_becomes_a_closed_row_and_a_byte_to_the_server(deliverer, kakao):
-    process, channel, db = deliverer
-    await until(lambda: len(kakao[1]) == 5)
-    enqueue(db, write("gone1", user_key="u2", session_id="s9"))
-    channel.setblocking(False)
-    await asyncio.get_running_loop().sock_sendall(channel, WAKE)
+async def test_no_session_is_reported_as_the_store_calls_and_then_closed(tmp_path, kakao):
+    async with spawned(REPO, tmp_path / "triage.db", kakao[0]) as (_, server):
+        server.send(row(1, "gone1", "u2", "s9"), row(2, "never", "u2", "s9"), row(3, "m3"))
+        await until(lambda: len(server.reports) == 4)
 
-    assert await asyncio.wait_for(asyncio.get_running_loop().sock_recv(channel, 10), 10) == CLOSED
-    assert kakao[1][-1] == "gone1"
-    with open_store(db) as store:
-        [closed] = store.pending_inbound()
-    assert (closed.user_key, closed.kind, closed.payload) == ("u2", "closed", {"session_id": "s9", "reason": "no_session"})
+    failed, drop, closed, delivered = sorted(server.reports, key=lambda r: r.kind == "delivered")
+    assert (failed.kind, failed.args["item_id"]) == ("failed", 1) and "no session" in failed.args["error"]
+    assert (drop.kind, drop.args["user_key"], drop.args["session_id"]) == ("drop", "u2", "s9")
+    assert closed == Report("closed", {"user_key": "u2", "session_id": "s9", "item_id": 1})
+    assert (delivered.kind, delivered.args["item_id"]) == ("delivered", 3)
+    assert "never" not in kakao[1]
+
+
+async def test_a_malformed_row_is_skipped_and_the_next_one_delivered(tmp_path, kakao):
+    async with spawned(REPO, tmp_path / "triage.db", kakao[0]) as (process, server):
+        server.channel.send(b'{"row": {"id": "one"}}\n\xff\n')
+        server.send(row(2, "m2"))
+        await until(lambda: len(server.reports) == 1)
+        server.channel.finish()
+        assert await exited(process) == 0
+
+    assert server.kinds() == [("delivered", 2)]
+    assert process.stdout.read().count("the server sent a malformed row") == 2
+
+
+async def test_a_deliverer_whose_server_is_gone_ends_its_calls_in_flight_after_one_call_timeout(tmp_path, kakao):
+    root = copy_site(tmp_path / "site", {"kakao": {"timeout": 0.5}})
+    async with spawned(root, tmp_path / "triage.db", kakao[0]) as (process, server):
+        server.send(row(1, "slow1"))
+        await until(lambda: kakao[1] == ["slow1"])
+        started = time.monotonic()
+
+        await server.channel.close()
+
+        assert await exited(process) == 0
+        assert time.monotonic() - started < 5.0
+    assert server.reports == []
 
 
 def test_deliver_refuses_a_broken_site_with_its_problems(tmp_path, capsys):
-    code = main(["deliver", "--root", str(FIXTURES / "broken_site"), "--db", str(tmp_path / "t.db")])
+    with socket_fd() as fd:
+        code = main(["deliver", "--root", str(FIXTURES / "broken_site"), "--db", str(tmp_path / "t.db"),
+                     "--channel-fd", fd])
 
     out = capsys.readouterr().out
     assert code == 1
@@ -239,7 +253,8 @@ def test_deliver_refuses_a_broken_site_with_its_problems(tmp_path, capsys):
 
 
 def test_deliver_needs_a_database_file(capsys):
-    assert main(["deliver", "--root", str(REPO), "--db", ":memory:"]) == 2
+    with socket_fd() as fd:
+        assert main(["deliver", "--root", str(REPO), "--db", ":memory:", "--channel-fd", fd]) == 2
     assert ":memory:" in capsys.readouterr().out
 
 
@@ -248,18 +263,34 @@ def test_deliver_says_so_when_its_channel_is_not_a_socket(tmp_path, capsys):
     assert "--channel-fd 999 is not an open socket" in capsys.readouterr().out
 
 
+def test_deliver_is_started_by_serve_and_says_so_without_a_channel(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["deliver", "--root", str(REPO), "--db", str(tmp_path / "t.db")])
+    assert stop.value.code == 2
+    assert "--channel-fd" in capsys.readouterr().err
+
+
+@contextmanager
+def socket_fd() -> Iterator[str]:
+    """A socket's descriptor handed to ``triage deliver``, which takes it over (and closes it)."""
+    ours, theirs = socket.socketpair()
+    try:
+        yield str(theirs.detach())
+    finally:
+        ours.close()
+
+
 async def test_a_new_webhook_secret_in_triage_yaml_reaches_the_running_deliverer(tmp_path, kakao):
     url, seen = kakao
     old, new = "the-old-secret-0123456789", "the-new-secret-0123456789"
     root = copy_site(tmp_path / "site", {"webhooks": {"urls": [f"{url}/hook"], "secret": old}})
-    db = tmp_path / "triage.db"
-    enqueue(db, hook_row(url, "first"))
-    with spawned(root, db, url) as (_, channel):
+    async with spawned(root, tmp_path / "triage.db", url) as (_, server):
+        server.send(hook_row(1, url, "first"))
         await until(lambda: len(seen) == 1)
         settings = root / "triage.yaml"
         settings.write_text(settings.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
         await asyncio.sleep(2.0)  # the deliverer polls its files once a second
-        enqueue(db, hook_row(url, "second"))
+        server.send(hook_row(2, url, "second"))
         await until(lambda: len(seen) == 2)
 
     (stamp1, signature1, body1), (stamp2, signature2, body2) = seen
@@ -268,6 +299,7 @@ async def test_a_new_webhook_secret_in_triage_yaml_reaches_the_running_deliverer
     assert not agent_webhooks.verify_signature(old, stamp2, body2, signature2)
 
 
-def hook_row(url: str, session_id: str) -> NewOutbox:
+def hook_row(item_id: int, url: str, session_id: str) -> OutboxItem:
     event = {"kind": "closed", "session_id": session_id, "user_key": "u1", "at": time.time(), "data": {}}
-    return NewOutbox("~webhook:0", session_id, agent_webhooks.KIND, None, {"url": f"{url}/hook", "event": event}, 0.0)
+    return OutboxItem(item_id, "~webhook:0", session_id, agent_webhooks.KIND, None,
+                      {"url": f"{url}/hook", "event": event}, 0, 0.0, "pending", None, 0.0)

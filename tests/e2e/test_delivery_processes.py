@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -12,7 +13,7 @@ import pytest
 
 from triage.kakao.sim_client import inject_fault
 
-from .conftest import Stack, has, make_stack, until, user
+from .conftest import Stack, has, make_stack, texts, until, user
 
 
 @pytest.fixture(params=["process", "inline"])
@@ -28,6 +29,8 @@ async def test_the_server_delivers_from_one_child_process(own_stack, http):
     await customer.wait_for(has("무엇을 도와드릴까요"))
     [child] = own_stack.deliverers()
     assert "delivering from a child process" in _banner(own_stack)
+    database = {f"{own_stack.db}{suffix}" for suffix in ("", "-wal", "-shm")}
+    assert not database & set(_open_files(child)), "the deliverer never opens the database"
 
     own_stack.server.terminate()
 
@@ -47,6 +50,29 @@ async def test_a_killed_deliverer_is_replaced_and_delivery_goes_on(own_stack, ht
 
     await customer.wait_for(has("주문·배송 문의를 도와드릴게요"), timeout=10)
     assert own_stack.server.poll() is None
+
+
+async def test_an_orphaned_deliverer_ends_before_the_new_one_resends_its_call_once(own_stack, http):
+    customer = user(http, own_stack, "e2e-orphan")
+    await customer.consult()
+    await customer.wait_for(has("무엇을 도와드릴까요"))
+    [orphan] = own_stack.deliverers()
+    await _latency(http, own_stack, 4.0)  # under the call timeout (5 s): the orphan outlives the restart
+    await customer.say("주문/배송")
+    await asyncio.sleep(0.5)  # the reply is on its way to 상담톡, in the deliverer's hands only
+
+    own_stack.kill_server()
+    await _latency(http, own_stack, 0.0)
+    own_stack.start_server()
+
+    got = await customer.wait_for(has("주문·배송 문의"), timeout=15)
+    await until(lambda: not _alive(orphan), timeout=10)
+    await asyncio.sleep(1.0)
+    got += await customer.new_messages()
+    assert texts(got).count("주문·배송 문의") == 1
+    assert own_stack.query("SELECT count(*) FROM outbox WHERE status != 'delivered'") == [(0,)]
+    own_stack.server.terminate()
+    assert "another deliverer holds" in own_stack.server.stdout.read(), "the new deliverer waited for the orphan"
 
 
 async def test_no_session_from_kakao_closes_the_local_conversation(quiet_stack, http):
@@ -75,3 +101,21 @@ def _banner(stack: Stack) -> str:
     while len(lines) < 3 and time.monotonic() < deadline:
         lines.append(stack.server.stdout.readline())
     return "".join(lines)
+
+
+def _open_files(pid: int) -> list[str]:
+    fds = Path(f"/proc/{pid}/fd")
+    return [os.readlink(fd) for fd in fds.iterdir()]
+
+
+def _alive(pid: int) -> bool:
+    """Running, not merely a zombie waiting for init to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def _latency(http, stack: Stack, seconds: float) -> None:
+    async with http.post(f"{stack.sim_url}/sim/faults", json={"latency": seconds}) as response:
+        response.raise_for_status()
