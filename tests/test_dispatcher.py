@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -22,6 +23,7 @@ class Recorder:
         return item.kind == "message" and item.user_key not in self.open
 
     def process_batch(self, items) -> None:
+        items = list(items)
         self.batches.append([(i.user_key, i.kind, i.id) for i in items])
         self.open.update(i.user_key for i in items)
         if self.fail_on in (i.id for i in items):
@@ -140,3 +142,18 @@ async def test_after_close_nothing_more_is_processed():
     assert recorder.batches == []
     with pytest.raises(asyncio.TimeoutError):
         await dispatcher.idle(0.05)
+
+
+async def test_a_batch_stops_when_its_time_is_up_and_the_rest_go_next_turn():
+    class Slow(Recorder):
+        def process_batch(self, items) -> None:
+            super().process_batch(item for item in items if time.sleep(0.004) is None)
+
+    recorder = Slow()
+    dispatcher = Dispatcher(recorder, reference_grace=0, batch_seconds=0.01)
+    for n in range(6):
+        dispatcher.submit(item(n, f"user{n}"))
+    await dispatcher.idle(2)
+
+    sizes = [len(batch) for batch in recorder.batches]
+    assert sum(sizes) == 6 and max(sizes) <= 3  # each item takes at least 4 ms of the batch's 10

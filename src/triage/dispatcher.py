@@ -1,9 +1,10 @@
 """Feeds acknowledged inbound events to the runtime: in order per user, users independent.
 
 Work goes in batches: each turn of the event loop takes the next event of every user who has
-one ready (up to ``max_batch``) and processes them in one store transaction, so under load a
-COMMIT serves many users while each user still sees strictly one event after another. A batch
-is small enough to keep the loop answering webhooks between batches.
+one ready and processes them in one store transaction, so under load a COMMIT serves many
+users while each user still sees strictly one event after another. A batch stops at
+``max_batch`` events or ``batch_seconds``, whichever comes first, so the loop keeps answering
+webhooks between batches.
 
 Kakao may deliver a session's ``/reference`` just before or just after its first
 ``/message``. A message that would open a session therefore waits a short grace period for
@@ -14,9 +15,11 @@ than greeted generically. Only that user waits; everyone else's events go on.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 from collections import deque
-from typing import Protocol, Sequence
+from typing import Iterable, Iterator, Protocol
 
 from triage.store import InboxItem
 
@@ -25,18 +28,21 @@ log = logging.getLogger("triage.dispatcher")
 
 class Processor(Protocol):
     def opens_session(self, item: InboxItem) -> bool: ...
-    def process_batch(self, items: Sequence[InboxItem]) -> None: ...
+    def process_batch(self, items: Iterable[InboxItem]) -> None: ...
 
 
 class Dispatcher:
-    def __init__(self, runtime: Processor, reference_grace: float = 0.3, max_batch: int = 16):
+    def __init__(self, runtime: Processor, reference_grace: float = 0.3, max_batch: int = 32,
+                 batch_seconds: float = 0.002):
         self.runtime = runtime
         self.grace = reference_grace
         self.max_batch = max_batch
+        self.batch_seconds = batch_seconds
         self._queues: dict[str, deque[InboxItem]] = {}
         self._known: set[int] = set()
-        self._ready: dict[str, None] = {}
-        """Users whose next event may go in the next batch, oldest first (an ordered set)."""
+        self._ready: deque[str] = deque()
+        """Users whose next event may go in the next batch, oldest first; each at most once (its
+        queue's head is either ready, waiting for a reference, or in a batch)."""
         self._waiting: dict[str, asyncio.TimerHandle] = {}
         self._waited: set[int] = set()
         """Messages whose reference grace is over: they go ahead with or without one."""
@@ -59,7 +65,7 @@ class Dispatcher:
                 waiting.cancel()
                 self._stop_waiting(item.user_key, expired=False)
         elif len(queue) == 1:
-            self._ready[item.user_key] = None
+            self._ready.append(item.user_key)
             self._schedule()
 
     def _schedule(self) -> None:
@@ -69,35 +75,38 @@ class Dispatcher:
 
     def _run(self) -> None:
         self._scheduled = False
-        if self._closed:
+        if self._closed or not self._ready:
             return
-        batch = [item for item in map(self._take, self._next_users()) if item is not None]
-        if batch:
-            try:
-                self.runtime.process_batch(batch)
-            except Exception:  # the runtime keeps its own failures; this guards the dispatcher's books
-                log.exception("a batch of %d inbox items failed; they stay pending for the next start", len(batch))
+        batch: list[InboxItem] = []
+        items = self._fill(batch)
+        first = next(items, None)
+        try:
+            if first is not None:  # everyone ready may have gone to wait for a reference
+                self.runtime.process_batch(itertools.chain((first,), items))
+        except Exception:  # the runtime keeps its own failures; this guards the dispatcher's books
+            log.exception("a batch of %d inbox items failed; they stay pending for the next start", len(batch))
         for item in batch:
             self._known.discard(item.id)
             self._waited.discard(item.id)
             queue = self._queues[item.user_key]
             if queue:
-                self._ready[item.user_key] = None
+                self._ready.append(item.user_key)
             else:
                 del self._queues[item.user_key]
         if not self._queues:
             self._idle.set()
         self._schedule()
 
-    def _next_users(self) -> list[str]:
-        users = []
-        for user_key in self._ready:
-            users.append(user_key)
-            if len(users) == self.max_batch:
-                break
-        for user_key in users:
-            del self._ready[user_key]
-        return users
+    def _fill(self, batch: list[InboxItem]) -> Iterator[InboxItem]:
+        """The batch's events, taken one at a time as the runtime asks, until it holds ``max_batch``
+        or has run ``batch_seconds``: every webhook waiting for its answer waits for the batch."""
+        deadline = time.perf_counter() + self.batch_seconds
+        while self._ready and len(batch) < self.max_batch and time.perf_counter() < deadline:
+            user_key = self._ready.popleft()
+            item = self._take(user_key)
+            if item is not None:
+                batch.append(item)
+                yield item
 
     def _take(self, user_key: str) -> InboxItem | None:
         """The user's next event, or None when it must first wait for its session's reference."""
@@ -117,7 +126,7 @@ class Dispatcher:
         del self._waiting[user_key]
         if expired:
             self._waited.add(self._queues[user_key][0].id)
-        self._ready[user_key] = None
+        self._ready.append(user_key)
         self._schedule()
 
     async def idle(self, timeout: float | None = None) -> None:

@@ -42,7 +42,8 @@ class Intake:
                     future.set_exception(exc)
             return
         for item, (_, future) in zip(items, pending):
-            if item is not None:
-                self._submit(item)
             if not future.done():
                 future.set_result(item)
+        for item in items:
+            if item is not None:
+                self._submit(item)  # after the answers: the webhooks go out before the work they started

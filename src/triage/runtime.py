@@ -14,7 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from triage.content import Content
 from triage.flows.engine import new_state, step
@@ -124,7 +124,7 @@ class Runtime:
         current = self.store.open_session_ref(item.user_key)
         return current is None or _other_kakao_session(current, item.payload.get("session_id"))
 
-    def process_batch(self, items: Sequence[InboxItem]) -> None:
+    def process_batch(self, items: Iterable[InboxItem]) -> None:
         """Process events of different users in one store transaction (see ``Store.batch``).
 
         Each event still commits whole or not at all (a savepoint), and one that fails stays
@@ -142,8 +142,7 @@ class Runtime:
                         log.exception("processing inbox item %s (%s) failed; it stays pending for the next start",
                                       item.id, item.kind)
         except StoreError:
-            log.exception("a batch of %d inbox items failed to commit; they stay pending for the next start",
-                          len(items))
+            log.exception("a batch of inbox items failed to commit; they stay pending for the next start")
             self.desk.restore()
             self._heard = {}
         finally:
