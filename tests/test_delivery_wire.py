@@ -105,6 +105,18 @@ async def test_every_complete_line_of_one_read_is_handed_over_at_once_and_a_spli
     await b.close()
 
 
+async def test_what_is_sent_in_one_loop_turn_goes_in_one_write():
+    a, _, b, heard = await pair()
+
+    for report in (b"delivered 1\n", b"delivered 2\n", b"retry 3\n"):
+        a.send(report)
+    await settle()
+
+    assert heard.reads == [[b"delivered 1", b"delivered 2", b"retry 3"]]
+    await a.close()
+    await b.close()
+
+
 async def test_a_line_too_long_is_dropped_and_the_next_one_still_arrives():
     a, _, b, heard = await pair()
 

@@ -141,33 +141,51 @@ async def test_many_pending_rows_go_in_pages(store):
     feed.detach()
 
 
-def test_one_read_of_reports_is_recorded_in_one_batch(store):
+async def test_a_report_after_a_quiet_spell_is_recorded_at_once_and_a_busy_window_s_reports_together(store):
     ids = queue(store, "a", "b", "c", "d")
     spy = Batches(store)
+    feed = OutboxFeed(spy, on_closed=lambda item: None, window=0.1)  # type: ignore[arg-type]
 
-    feed_of(spy).receive([
-        report_line("delivered", item_id=ids[0], response={"code": "0"}, now=2.0),
-        report_line("retry", item_id=ids[1], next_attempt_at=9.0, error="HTTP 503"),
-        report_line("failed", item_id=ids[2], error="HTTP 400", now=3.0),
-        report_line("drop", user_key="u1", reason="dropped after row 3", now=3.0, session_id="s1"),
-    ])
+    feed.receive([report_line("delivered", item_id=ids[0], response={"code": "0"}, now=2.0)])
+    await turn()
+    assert spy.calls == ["batch", "outbox_delivered", "commit"]
 
-    assert spy.calls == ["batch", "outbox_delivered", "outbox_retry", "outbox_failed", "drop_pending_outbox",
-                         "commit"]
+    feed.receive([report_line("retry", item_id=ids[1], next_attempt_at=9.0, error="HTTP 503")])
+    await asyncio.sleep(0.02)
+    feed.receive([report_line("failed", item_id=ids[2], error="HTTP 400", now=3.0),
+                  report_line("drop", user_key="u1", reason="dropped after row 3", now=3.0, session_id="s1")])
+    await asyncio.sleep(0.02)
+    assert len(spy.calls) == 3
+    await asyncio.sleep(0.15)
+
+    assert spy.calls[3:] == ["batch", "outbox_retry", "outbox_failed", "drop_pending_outbox", "commit"]
     rows = store.outbox_of("u1")
     assert [(r.status, r.attempts) for r in rows] == [("delivered", 1), ("dropped", 1), ("failed", 1),
                                                       ("dropped", 0)]
     assert rows[1].last_error == "dropped after row 3" and store.pending_outbox() == []
 
 
-def test_a_closed_report_becomes_a_durable_inbox_row_submitted_once(store):
+async def test_a_detached_deliverer_s_last_reports_are_recorded_at_once(store):
+    [item_id] = queue(store, "a")
+    feed = feed_of(store)
+    feed.attach(Wire())  # type: ignore[arg-type]
+
+    feed.receive([report_line("delivered", item_id=item_id, response=None, now=2.0)])
+    feed.detach()
+
+    assert store.get_outbox(item_id).status == "delivered"
+
+
+async def test_a_closed_report_becomes_a_durable_inbox_row_submitted_once(store):
     [item_id] = queue(store, "gone")
     closed: list[InboxItem] = []
     feed = feed_of(store, closed)
     line = report_line("closed", user_key="u1", session_id="s1", item_id=item_id)
 
     feed.receive([line])
+    feed.flush()
     feed.receive([line])
+    feed.flush()
 
     assert store.pending_inbound() == closed
     [item] = closed
@@ -175,13 +193,15 @@ def test_a_closed_report_becomes_a_durable_inbox_row_submitted_once(store):
         "u1", "closed", {"session_id": "s1", "reason": "no_session"}, 100.0)
 
 
-def test_garbage_from_the_deliverer_is_logged_and_skipped(store, caplog):
+async def test_garbage_from_the_deliverer_is_logged_and_skipped(store, caplog):
     ids = queue(store, "a", "b")
     caplog.set_level(logging.ERROR, "triage.delivery")
+    feed = feed_of(store)
 
-    feed_of(store).receive([b"\x00garbage", b'{"delivered": {"item_id": "1"}}', b"",
-                            report_line("delivered", item_id=ids[1], response=None, now=2.0),
-                            b'{"delivered": {"item_id": 1, "response": null, "now": 1, "rm -rf": 1}}'])
+    feed.receive([b"\x00garbage", b'{"delivered": {"item_id": "1"}}', b"",
+                  report_line("delivered", item_id=ids[1], response=None, now=2.0),
+                  b'{"delivered": {"item_id": 1, "response": null, "now": 1, "rm -rf": 1}}'])
+    feed.flush()
 
     assert [r.status for r in store.outbox_of("u1")] == ["pending", "delivered"]
     assert caplog.text.count("the deliverer sent a malformed message") == 4
@@ -207,6 +227,7 @@ async def test_reports_lost_with_their_batch_give_the_deliverer_its_rows_again(s
     await turn()
 
     feed.receive([report_line("delivered", item_id=ids[0], response=None, now=2.0)])
+    feed.flush()
     await turn()
 
     assert [r.status for r in store.outbox_of("u1")] == ["pending", "pending"]

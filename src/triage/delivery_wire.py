@@ -25,8 +25,8 @@ from triage.store import OutboxItem
 
 log = logging.getLogger("triage.delivery")
 
-MAX_LINE = 16 * 1024 * 1024
-"""Longer than any row or answer we write; a longer line is cut off and dropped, not buffered forever."""
+MAX_LINE = 1024 * 1024
+"""Far longer than any row or answer we write; a longer line is dropped, not buffered without end."""
 
 _JSON = json.JSONEncoder(separators=(",", ":"))
 """ASCII output: a lone surrogate from hostile text still encodes, and every line is one bytes.decode away."""
@@ -113,6 +113,8 @@ class Channel(asyncio.Protocol):
         self._partial = b""
         self._overlong = False
         self._transport: asyncio.Transport | None = None
+        self._finished = False
+        self._outgoing: list[bytes] = []
         self._lost = asyncio.Event()
         self._ended = asyncio.Event()
 
@@ -120,13 +122,18 @@ class Channel(asyncio.Protocol):
         await asyncio.get_running_loop().connect_accepted_socket(lambda: self, sock)
 
     def send(self, data: bytes) -> None:
-        """Dropped once the other side is gone: it will be given everything again when it restarts."""
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(data)
+        """Written at the end of the loop turn with whatever else was sent in it: one system call on
+        each side, and one transaction for the server, however many calls settled together.
+        Dropped once the other side is gone: it will be given everything again when it restarts."""
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._write)
+        self._outgoing.append(data)
 
     def finish(self) -> None:
         """Send no more, and keep reading: the other side's answer to this is its last reports."""
-        if self._transport is not None and not self._transport.is_closing() and self._transport.can_write_eof():
+        self._write()
+        if self._writable():
+            self._finished = True
             self._transport.write_eof()
 
     async def end_of_input(self, timeout: float) -> None:
@@ -140,6 +147,7 @@ class Channel(asyncio.Protocol):
         """Close after what is buffered is written, for at most ``flush`` seconds."""
         if self._transport is None:
             return
+        self._write()
         self._transport.close()
         try:
             await asyncio.wait_for(self._lost.wait(), flush)
@@ -152,14 +160,16 @@ class Channel(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         lines = data.split(b"\n")
-        if self._partial:
-            lines[0] = self._partial + lines[0]
+        lines[0] = self._partial + lines[0]
         self._partial = lines.pop()
         if self._overlong and lines:
             self._overlong = False
             lines.pop(0)
+        if lines and len(lines[0]) > MAX_LINE:
+            self._too_long()
+            lines.pop(0)
         if len(self._partial) > MAX_LINE:
-            log.error("delivery channel: a line over %d bytes; dropped", MAX_LINE)
+            self._too_long()
             self._partial, self._overlong = b"", True
         if lines:
             self._on_lines(lines)
@@ -171,6 +181,17 @@ class Channel(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost.set()
         self._end()
+
+    def _write(self) -> None:
+        if self._outgoing and self._writable():
+            self._transport.write(b"".join(self._outgoing))
+        self._outgoing.clear()
+
+    def _too_long(self) -> None:
+        log.error("delivery channel: a line over %d bytes; dropped", MAX_LINE)
+
+    def _writable(self) -> bool:
+        return self._transport is not None and not self._transport.is_closing() and not self._finished
 
     def _end(self) -> None:
         if not self._ended.is_set():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -25,19 +26,28 @@ class OutboxFeed:
     """Feeds one deliverer at a time (``attach``) and records its reports (``receive``).
 
     ``interval`` is the safety net for a commit that queued rows without waking the feed.
+    Reports are recorded at most once per ``window``: under load they gather and share a
+    transaction (which costs about as much as the outcome it records), while a report after a
+    quiet spell is recorded at once. Recording late costs nothing but a resend with the same
+    serial number should the server die in between.
     """
 
     def __init__(self, store: Store, on_closed: Callable[[InboxItem], None],
-                 clock: Callable[[], float] = time.time, *, interval: float = 1.0, limit: int = 1000):
+                 clock: Callable[[], float] = time.time, *, interval: float = 1.0, window: float = 0.01,
+                 limit: int = 1000):
         self._store = store
         self._on_closed = on_closed
         self._clock = clock
         self._interval = interval
+        self._window = window
         self._limit = limit
         self._channel: Channel | None = None
         self._after = 0
         self._scheduled = False
         self._tick: asyncio.TimerHandle | None = None
+        self._reports: list[bytes] = []
+        self._recording: asyncio.TimerHandle | None = None
+        self._recorded = -math.inf
 
     def attach(self, channel: Channel) -> None:
         """A new deliverer starts with nothing in memory, so it is given every pending row."""
@@ -46,6 +56,8 @@ class OutboxFeed:
         self._every_interval()
 
     def detach(self) -> None:
+        """Records what the deliverer reported before it went."""
+        self.flush()
         self._channel = None
         if self._tick is not None:
             self._tick.cancel()
@@ -58,7 +70,21 @@ class OutboxFeed:
             asyncio.get_running_loop().call_soon(self._send)
 
     def receive(self, lines: list[bytes]) -> None:
-        """Record one read's reports in one transaction; "no session" rows go to the dispatcher after it."""
+        if self._recording is None:
+            wait = max(0.0, self._recorded + self._window - time.monotonic())
+            self._recording = asyncio.get_running_loop().call_later(wait, self.flush)
+        self._reports += lines
+
+    def flush(self) -> None:
+        """Record the reports gathered so far in one transaction; "no session" rows go to the
+        dispatcher after it."""
+        if self._recording is not None:
+            self._recording.cancel()
+            self._recording = None
+        lines, self._reports = self._reports, []
+        if not lines:
+            return
+        self._recorded = time.monotonic()
         closed: list[InboxItem] = []
         try:
             with self._store.batch():
