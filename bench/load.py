@@ -180,13 +180,16 @@ async def drive_triage(base: str, stub: type[StubKakao], users: int, seconds: fl
         webhook.clear(), end_to_end.clear()
         done = 0
         before = server_cpu_seconds(pid)
+        generator = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(user(n + users, started + seconds) for n in range(users)))
         elapsed = time.perf_counter() - started
         after = server_cpu_seconds(pid)
+        generator = time.process_time() - generator
     cpu = {member: after[member] - before.get(member, 0.0) for member in after}
     return {"rate": done / elapsed, "webhook": webhook, "end_to_end": end_to_end, "elapsed": elapsed,
-            "cpu": [cpu.pop(pid)] + sorted(cpu.values(), reverse=True), "done": max(done, 1)}
+            "cpu": [cpu.pop(pid)] + sorted(cpu.values(), reverse=True), "done": max(done, 1),
+            "generator": generator}
 
 
 async def drive_echo(base: str, users: int, seconds: float) -> float:
@@ -250,6 +253,8 @@ async def main(users: int, seconds: float, delivery: str) -> None:
     for name, cpu in zip(("server", *(f"child {n}" for n in range(1, 9))), ours["cpu"]):
         print(f"{name + ' CPU:':<19}{cpu / ours['done'] * ms:6.2f} ms per message, "
               f"{cpu / ours['elapsed']:.0%} of one core busy")
+    print(f"{'load generator:':<19}{ours['generator'] / ours['done'] * ms:6.2f} ms per message, "
+          f"{ours['generator'] / ours['elapsed']:.0%} of one core busy (with the stub 상담톡)")
     print(f"bare aiohttp echo: {bare:>8,.0f} requests/s")
     print(f"ratio:             {ours['rate'] / bare:>8.1%} of bare echo         (target >= 25%)")
     print(f"stub Kakao writes: {stub.writes:,}")
