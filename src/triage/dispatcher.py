@@ -33,7 +33,7 @@ class Processor(Protocol):
 
 class Dispatcher:
     def __init__(self, runtime: Processor, reference_grace: float = 0.3, max_batch: int = 32,
-                 batch_seconds: float = 0.002):
+                 batch_seconds: float = 0.005):
         self.runtime = runtime
         self.grace = reference_grace
         self.max_batch = max_batch
