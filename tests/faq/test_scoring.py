@@ -60,13 +60,13 @@ def test_chosung_whole_by_words_and_as_a_prefix():
 
 
 WORDS = ("배송", "배숑", "배송비", "조회", "취소", "춰소", "환불", "환율", "받", "받을", "왔", "오", "교환", "사이즈", "주문", "a", "")
-TERMS = st.lists(st.sampled_from(WORDS), max_size=5)
+TERMS = st.lists(st.sampled_from(WORDS), max_size=5).map(tuple)
 WEIGHTS = st.floats(0.1, 5.0)
 
 
 @given(TERMS, TERMS, st.data())
 @settings(max_examples=200, deadline=None)
-def test_word_scores_are_the_weighted_best_pairs_taken_word_by_word(asked: list[str], phrasing: list[str],
+def test_word_scores_are_the_weighted_best_pairs_taken_word_by_word(asked: tuple[str, ...], phrasing: tuple[str, ...],
                                                                     data: st.DataObject) -> None:
     """The matcher looks pairs up in per-word caches, column by column; the figures must be those of
     the plain definition: every pair compared, the best partner of each word on either side weighted."""

@@ -148,9 +148,7 @@ class TermMatcher:
         self.weights = tuple(weight(t) for t in self.terms)
         self.total = sum(self.weights)
         self._similar = tuple(map(similar_to, self.terms))
-
-    def row(self, term: str) -> tuple[float, ...]:
-        return tuple([similar[term] for similar in self._similar])
+        self._scores: dict[tuple[str, ...], float] = {}
 
     def _columns(self, terms: Sequence[str]) -> list[list[float]]:
         """Each query word's similarity to each of ``terms``: looked up by ``map`` in C, so a pair
@@ -163,8 +161,17 @@ class TermMatcher:
             return 0.0
         return sum(map(mul, self.weights, map(max, self._columns(terms)))) / self.total
 
-    def score(self, terms: Sequence[str], weights: Sequence[float]) -> float:
-        """A recall-leaning F-measure of weighted word matches; ``weights`` are those of ``terms``."""
+    def score(self, terms: tuple[str, ...], weights: Sequence[float]) -> float:
+        """A recall-leaning F-measure of weighted word matches; ``weights`` are those of ``terms``.
+
+        Kept per phrasing's words: the shown candidates are scored again to explain their route."""
+        try:
+            return self._scores[terms]
+        except KeyError:
+            score = self._scores[terms] = self._score(terms, weights)
+            return score
+
+    def _score(self, terms: Sequence[str], weights: Sequence[float]) -> float:
         if not self.terms or not terms:
             return 0.0
         columns = self._columns(terms)
@@ -177,8 +184,8 @@ class TermMatcher:
 
     def needs_typo(self, terms: Sequence[str]) -> bool:
         """Whether some query word met its best partner only through a keystroke typo."""
-        for i, asked in enumerate(self.terms):
-            best, partner = max((self.row(term)[i], term) for term in terms)
+        for asked, similar in zip(self.terms, self._similar):
+            best, partner = max(zip(map(similar.__getitem__, terms), terms))
             if 0 < best < 1 and not contains(asked, partner):
                 return True
         return False
