@@ -165,11 +165,10 @@ class TermMatcher:
         """A recall-leaning F-measure of weighted word matches; ``weights`` are those of ``terms``.
 
         Kept per phrasing's words: the shown candidates are scored again to explain their route."""
-        try:
-            return self._scores[terms]
-        except KeyError:
+        score = self._scores.get(terms)
+        if score is None:
             score = self._scores[terms] = self._score(terms, weights)
-            return score
+        return score
 
     def _score(self, terms: Sequence[str], weights: Sequence[float]) -> float:
         if not self.terms or not terms:
