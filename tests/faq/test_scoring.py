@@ -84,3 +84,9 @@ def test_word_scores_are_the_weighted_best_pairs_taken_word_by_word(asked: tuple
     expected = 0.0 if not recall or not precision else \
         100 * ((1 + beta) * precision * recall / (beta * precision + recall)) ** LENIENCY
     assert matcher.score(phrasing, weights) == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_phrasing_without_content_words_needs_no_typo_route():
+    from triage.faq.scoring import TermMatcher
+
+    assert TermMatcher(("배송",), lambda term: 1.0).needs_typo(()) is False

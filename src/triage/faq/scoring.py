@@ -184,7 +184,7 @@ class TermMatcher:
     def needs_typo(self, terms: Sequence[str]) -> bool:
         """Whether some query word met its best partner only through a keystroke typo."""
         for asked, similar in zip(self.terms, self._similar):
-            best, partner = max(zip(map(similar.__getitem__, terms), terms))
+            best, partner = max(zip(map(similar.__getitem__, terms), terms), default=(0.0, ""))
             if 0 < best < 1 and not contains(asked, partner):
                 return True
         return False
