@@ -71,22 +71,14 @@ async def test_the_same_inbox_row_submitted_twice_is_processed_once():
     assert recorder.order_of("a") == [1]
 
 
-async def test_a_first_message_waits_for_its_reference_which_goes_first():
+@pytest.mark.parametrize("reference_after", [0.05, 0.0], ids=["arriving-during-the-wait", "already-queued"])
+async def test_a_first_message_waits_for_its_reference_which_goes_first(reference_after):
     recorder = Recorder()
     dispatcher = Dispatcher(recorder, reference_grace=1.0)
     dispatcher.submit(item(1, "a"))
-    await asyncio.sleep(0.05)
-    assert recorder.batches == []
-    dispatcher.submit(item(2, "a", "reference"))
-    await dispatcher.idle(0.5)
-
-    assert recorder.order_of("a") == [2, 1]
-
-
-async def test_a_reference_already_queued_behind_the_message_is_moved_ahead():
-    recorder = Recorder()
-    dispatcher = Dispatcher(recorder, reference_grace=1.0)
-    dispatcher.submit(item(1, "a"))
+    if reference_after:
+        await asyncio.sleep(reference_after)
+        assert recorder.batches == []
     dispatcher.submit(item(2, "a", "reference"))
     await dispatcher.idle(0.5)
 

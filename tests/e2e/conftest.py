@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from loopback import copy_site, free_port
-from triage.kakao.sim_client import SimUser
+from triage.kakao.sim_client import SimUser, inject_fault
 
 TRIAGE = str(Path(sys.executable).with_name("triage"))
 
@@ -142,3 +142,15 @@ async def until(condition, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met")
         await asyncio.sleep(0.1)
+
+
+async def reply_stuck_in_retries(http: aiohttp.ClientSession, stack: Stack, key: str) -> SimUser:
+    """A greeted customer whose next reply 상담톡 keeps refusing (503): it waits in the outbox, retried."""
+    customer = user(http, stack, key)
+    await customer.consult()
+    await customer.wait_for(has("무엇을 도와드릴까요"))
+    await inject_fault(http, stack.sim_url, "write", 503, 10_000)
+    await customer.say("주문/배송")
+    await until(lambda: stack.query(
+        "SELECT count(*) FROM outbox WHERE user_key = ? AND status = 'pending' AND attempts > 0", key)[0][0])
+    return customer

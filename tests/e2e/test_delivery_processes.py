@@ -13,7 +13,7 @@ import pytest
 
 from triage.kakao.sim_client import inject_fault
 
-from .conftest import Stack, has, make_stack, texts, until, user
+from .conftest import Stack, has, make_stack, reply_stuck_in_retries, texts, until, user
 
 
 @pytest.fixture(params=["process", "inline"])
@@ -76,13 +76,7 @@ async def test_an_orphaned_deliverer_ends_before_the_new_one_resends_its_call_on
 
 
 async def test_no_session_from_kakao_closes_the_local_conversation(quiet_stack, http):
-    customer = user(http, quiet_stack, "e2e-gone")
-    await customer.consult()
-    await customer.wait_for(has("무엇을 도와드릴까요"))
-    await inject_fault(http, quiet_stack.sim_url, "write", 503, 10_000)
-    await customer.say("주문/배송")
-    await until(lambda: quiet_stack.query(
-        "SELECT count(*) FROM outbox WHERE user_key = ? AND status = 'pending' AND attempts > 0", "e2e-gone")[0][0])
+    customer = await reply_stuck_in_retries(http, quiet_stack, "e2e-gone")
 
     await customer.leave()
     await inject_fault(http, quiet_stack.sim_url, "write", 503, 0)

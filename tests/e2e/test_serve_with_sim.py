@@ -6,11 +6,9 @@ import asyncio
 import json
 import time
 
-import aiohttp
-
 from triage.kakao.sim_client import inject_fault
 
-from .conftest import has, texts, until, user
+from .conftest import has, reply_stuck_in_retries, texts, until, user
 
 SENDER = "0123456789abcdef0123456789abcdef01234567"
 
@@ -98,13 +96,7 @@ async def test_kakao_failing_three_times_still_delivers_once_and_in_order(stack,
 
 
 async def test_a_killed_server_loses_and_doubles_nothing(own_stack, http):
-    customer = user(http, own_stack, "e2e-kill")
-    await customer.consult()
-    await customer.wait_for(has("무엇을 도와드릴까요"))
-    await inject_fault(http, own_stack.sim_url, "write", 503, 10_000)
-    await customer.say("주문/배송")
-    await until(lambda: own_stack.query(
-        "SELECT count(*) FROM outbox WHERE user_key = ? AND status = 'pending' AND attempts > 0", "e2e-kill")[0][0])
+    customer = await reply_stuck_in_retries(http, own_stack, "e2e-kill")
 
     own_stack.kill_server()
     await inject_fault(http, own_stack.sim_url, "write", 503, 0)
