@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from triage.flows.templates import compile_expr, compile_text, evaluate, render
+import pytest
+
+from triage.flows.templates import TemplateProblem, compile_expr, compile_text, evaluate, render
 
 CONTEXT = {"vars": {"items": ["양말", "모자"]}, "user": {"returning": True}, "params": {"topic": "order"}}
 
@@ -24,3 +26,11 @@ def test_expressions_read_the_context_and_jinja_helpers() -> None:
     assert evaluate(compile_expr('params.topic in ["order", "delivery"] and user.returning'), CONTEXT) == (True, None)
     assert evaluate(compile_expr("range(2) | list == [0, 1]"), CONTEXT) == (True, None)
     assert evaluate(compile_expr("params.topic == 'refund'"), CONTEXT) == (False, None)
+
+
+def test_names_a_template_sets_itself_are_allowed_and_any_other_unknown_name_is_refused():
+    assert compile_text("{% for item in vars.items %}{{ item }}{% endfor %}{% set total = 3 %}{{ total }}")
+    with pytest.raises(TemplateProblem, match='unknown name "secret"'):
+        compile_text("{% for item in vars.items %}{{ item }}{% endfor %}{{ secret }}")
+    with pytest.raises(TemplateProblem, match='unknown name "later"'):
+        compile_text("{{ later }}{% set later = 1 %}")
