@@ -9,6 +9,9 @@ stub Kakao has received the bot's reply before sending the next one, so "message
 messages answered end to end (webhook in, engine, SQLite, outbox, 상담톡 write out). Most
 messages are menu presses and one in ten is a typed FAQ question, as in a real day.
 
+After the load it waits for the server to drain and checks what the stub received against the
+database: every write row delivered exactly once and, per user, in the order it was written.
+
 In the same run the same load generator drives a bare aiohttp echo handler (parse JSON,
 answer {"code":"0"}) on this machine, and our throughput is printed as a ratio of it.
 Targets on a 2-core machine: >= 1,500 messages/s, webhook p99 < 20 ms, >= 25% of echo.
@@ -25,6 +28,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -77,6 +81,8 @@ class StubKakao(asyncio.Protocol):
 
     arrived: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
     asked_at: dict[str, int] = {}
+    seen: dict[str, list[str]] = defaultdict(list)
+    """Each user's write serial numbers in the order they arrived, for the integrity check."""
     writes = 0
     OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"code\":\"0\"}"
 
@@ -99,6 +105,7 @@ class StubKakao(asyncio.Protocol):
                 StubKakao.writes += 1
                 write = json.loads(body)
                 user = write["user_key"]
+                StubKakao.seen[user].append(write["serial_number"])
                 if int(write["serial_number"].split("-", 1)[0]) >= StubKakao.asked_at.get(user, 0):
                     StubKakao.arrived[user].set()
             self.transport.write(self.OK)
@@ -214,6 +221,37 @@ async def drive_echo(base: str, users: int, seconds: float) -> float:
         return done / (time.perf_counter() - started)
 
 
+async def drained(db: Path, timeout: float = 30.0) -> None:
+    """Wait until the server has nothing left to process or deliver."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            left = conn.execute("SELECT (SELECT count(*) FROM inbox WHERE processed_at IS NULL) + "
+                                "(SELECT count(*) FROM outbox WHERE status = 'pending')").fetchone()[0]
+        if not left:
+            return
+        await asyncio.sleep(0.2)
+
+
+def integrity(db: Path, seen: dict[str, list[str]]) -> str:
+    """What 상담톡 received against what the database says was answered: per user, every write
+    row delivered exactly once and in the order it was written."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        unprocessed = conn.execute("SELECT count(*) FROM inbox WHERE processed_at IS NULL").fetchone()[0]
+        rows = conn.execute("SELECT user_key, serial, status FROM outbox WHERE kind = 'write' ORDER BY id").fetchall()
+    written: dict[str, list[str]] = defaultdict(list)
+    for user_key, serial, status in rows:
+        if status == "delivered":
+            written[user_key].append(serial)
+    undelivered = sum(1 for row in rows if row[2] != "delivered")
+    wrong = [user for user in set(written) | set(seen) if written[user] != seen.get(user, [])]
+    doubled = sum(len(serials) - len(set(serials)) for serials in seen.values())
+    if unprocessed or undelivered or wrong or doubled:
+        return (f"FAILED: {unprocessed} inbox rows unprocessed, {undelivered} writes not delivered, "
+                f"{doubled} writes received twice, {len(wrong)} users whose writes differ from the outbox order")
+    return f"ok: {len(rows):,} writes for {len(written):,} users, each delivered once, in order"
+
+
 def site(tmp: Path) -> Path:
     root = tmp / "site"
     for name in ("flows", "faq"):
@@ -239,11 +277,13 @@ async def main(users: int, seconds: float, delivery: str) -> None:
             await wait_up(f"http://127.0.0.1:{server_port}/healthz")
             await wait_up(f"http://127.0.0.1:{echo_port}/")
             ours = await drive_triage(f"http://127.0.0.1:{server_port}", stub, users, seconds, server.pid)
+            await drained(Path(tmp) / "load.db")
             bare = await drive_echo(f"http://127.0.0.1:{echo_port}", users, seconds)
         finally:
             for process in (server, echo):
                 process.terminate()
                 process.wait()
+        checked = integrity(Path(tmp) / "load.db", stub.seen)
     listener.close()
     ms = 1000
     print(f"users: {users}, measured {seconds:.0f} s after a 2 s warm-up, {os.cpu_count()} cores, delivery {delivery}")
@@ -260,6 +300,7 @@ async def main(users: int, seconds: float, delivery: str) -> None:
     print(f"bare aiohttp echo: {bare:>8,.0f} requests/s")
     print(f"ratio:             {ours['rate'] / bare:>8.1%} of bare echo         (target >= 25%)")
     print(f"stub Kakao writes: {stub.writes:,}")
+    print(f"integrity:         {checked}")
 
 
 if __name__ == "__main__":
