@@ -237,7 +237,6 @@ class Store(Protocol):
     def tickets(self, statuses: Sequence[str] = ("waiting", "assigned"),
                 closed_since: float | None = None) -> list[TicketRow]: ...
     def get_ticket(self, ticket_id: str) -> TicketRow | None: ...
-    def open_ticket_of(self, session_id: str) -> TicketRow | None: ...
     def agent_rows(self) -> list[AgentRow]: ...
     def events_after(self, last_id: int, kinds: Sequence[str], limit: int = 500) -> list[EventRecord]: ...
     def close(self) -> None: ...
@@ -745,11 +744,6 @@ class SqliteStore:
 
     def get_ticket(self, ticket_id: str) -> TicketRow | None:
         row = self._conn.execute(f"SELECT {_TICKET} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-        return _ticket(row) if row else None
-
-    def open_ticket_of(self, session_id: str) -> TicketRow | None:
-        row = self._conn.execute(f"SELECT {_TICKET} FROM tickets WHERE session_id = ? AND status != 'closed' "
-                                 "ORDER BY created_at DESC LIMIT 1", (session_id,)).fetchone()
         return _ticket(row) if row else None
 
     def agent_rows(self) -> list[AgentRow]:
