@@ -144,11 +144,17 @@ async def until(condition, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def reply_stuck_in_retries(http: aiohttp.ClientSession, stack: Stack, key: str) -> SimUser:
-    """A greeted customer whose next reply 상담톡 keeps refusing (503): it waits in the outbox, retried."""
+async def greeted(http: aiohttp.ClientSession, stack: Stack, key: str) -> SimUser:
+    """A customer who tapped 상담하기 (no ``extra``) and has seen the bot's welcome menu."""
     customer = user(http, stack, key)
     await customer.consult()
     await customer.wait_for(has("무엇을 도와드릴까요"))
+    return customer
+
+
+async def reply_stuck_in_retries(http: aiohttp.ClientSession, stack: Stack, key: str) -> SimUser:
+    """A greeted customer whose next reply 상담톡 keeps refusing (503): it waits in the outbox, retried."""
+    customer = await greeted(http, stack, key)
     await inject_fault(http, stack.sim_url, "write", 503, 10_000)
     await customer.say("주문/배송")
     await until(lambda: stack.query(

@@ -13,7 +13,7 @@ import pytest
 
 from triage.kakao.sim_client import inject_fault
 
-from .conftest import Stack, has, make_stack, reply_stuck_in_retries, texts, until, user
+from .conftest import Stack, greeted, has, make_stack, reply_stuck_in_retries, texts, until, user
 
 
 @pytest.fixture(params=["process", "inline"])
@@ -39,9 +39,7 @@ async def test_the_server_delivers_from_one_child_process(own_stack, http):
 
 
 async def test_a_killed_deliverer_is_replaced_and_delivery_goes_on(own_stack, http):
-    customer = user(http, own_stack, "e2e-respawn")
-    await customer.consult()
-    await customer.wait_for(has("무엇을 도와드릴까요"))
+    customer = await greeted(http, own_stack, "e2e-respawn")
     [first] = own_stack.deliverers()
 
     os.kill(first, signal.SIGKILL)
@@ -53,9 +51,7 @@ async def test_a_killed_deliverer_is_replaced_and_delivery_goes_on(own_stack, ht
 
 
 async def test_an_orphaned_deliverer_ends_before_the_new_one_resends_its_call_once(own_stack, http):
-    customer = user(http, own_stack, "e2e-orphan")
-    await customer.consult()
-    await customer.wait_for(has("무엇을 도와드릴까요"))
+    customer = await greeted(http, own_stack, "e2e-orphan")
     [orphan] = own_stack.deliverers()
     await _latency(http, own_stack, 4.0)  # under the call timeout (5 s): the orphan outlives the restart
     await customer.say("주문/배송")

@@ -19,7 +19,7 @@ import yaml
 from loopback import copy_site
 from triage.privacy.masking import find_pii
 
-from .conftest import Stack, has, until, user
+from .conftest import Stack, greeted, until
 
 TRIAGE = str(Path(sys.executable).with_name("triage"))
 SAMPLES = yaml.safe_load((Path(__file__).parents[1] / "fixtures" / "privacy" / "must_mask.yaml").read_text("utf-8"))
@@ -57,9 +57,7 @@ async def test_personal_data_is_masked_in_logs_events_transcripts_and_reports(ma
     lines = typed()
     secrets = secrets_in(lines)
     assert len(lines) == len({s["kind"] for s in SAMPLES}) >= 6 and len(secrets) >= len(lines)
-    customer = user(http, masked_stack, "e2e-pii")
-    await customer.consult()
-    await customer.wait_for(has("무엇을 도와드릴까요"))
+    customer = await greeted(http, masked_stack, "e2e-pii")
     for line in lines:
         await customer.say(line)
     await until(lambda: masked_stack.query(

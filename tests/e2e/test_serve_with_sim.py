@@ -8,7 +8,7 @@ import time
 
 from triage.kakao.sim_client import inject_fault
 
-from .conftest import has, reply_stuck_in_retries, texts, until, user
+from .conftest import greeted, has, reply_stuck_in_retries, texts, until, user
 
 SENDER = "0123456789abcdef0123456789abcdef01234567"
 
@@ -25,9 +25,7 @@ async def test_a_button_with_extra_lands_in_its_category(stack, http):
 
 
 async def test_a_free_text_question_is_answered_from_the_faq(stack, http):
-    customer = user(http, stack, "e2e-faq")
-    await customer.consult()
-    await customer.wait_for(has("무엇을 도와드릴까요"))
+    customer = await greeted(http, stack, "e2e-faq")
 
     await customer.say("배송 언제 와요?")
 
@@ -47,9 +45,7 @@ async def test_a_menu_is_walked_to_a_self_service_link(stack, http):
 
 
 async def test_asking_for_a_person_escalates_to_the_queue(stack, http):
-    customer = user(http, stack, "e2e-agent")
-    await customer.consult()
-    await customer.wait_for(has("무엇을 도와드릴까요"))
+    customer = await greeted(http, stack, "e2e-agent")
 
     await customer.say("상담원 연결")
 
@@ -77,9 +73,7 @@ async def test_a_duplicate_webhook_is_answered_once(stack, http):
 
 
 async def test_kakao_failing_three_times_still_delivers_once_and_in_order(stack, http):
-    customer = user(http, stack, "e2e-500")
-    await customer.consult()
-    await customer.wait_for(has("무엇을 도와드릴까요"))
+    customer = await greeted(http, stack, "e2e-500")
     await inject_fault(http, stack.sim_url, "write", 500, 3)
 
     await customer.say("주문/배송")
@@ -110,9 +104,7 @@ async def test_a_killed_server_loses_and_doubles_nothing(own_stack, http):
 
 
 async def test_a_flow_edited_mid_session_takes_effect_on_the_next_message(own_stack, http):
-    customer = user(http, own_stack, "e2e-reload")
-    await customer.consult()
-    await customer.wait_for(has("무엇을 도와드릴까요"))
+    customer = await greeted(http, own_stack, "e2e-reload")
     main = own_stack.root / "flows" / "main.yaml"
     main.write_text(main.read_text(encoding="utf-8").replace("무엇을 도와드릴까요?", "새 인사말로 바꿨어요."),
                     encoding="utf-8")
@@ -124,9 +116,7 @@ async def test_a_flow_edited_mid_session_takes_effect_on_the_next_message(own_st
 
 
 async def test_a_broken_edit_keeps_the_old_flows_live(own_stack, http):
-    customer = user(http, own_stack, "e2e-broken")
-    await customer.consult()
-    await customer.wait_for(has("무엇을 도와드릴까요"))
+    customer = await greeted(http, own_stack, "e2e-broken")
     main = own_stack.root / "flows" / "main.yaml"
     main.write_text(main.read_text(encoding="utf-8").replace("goto: order.menu", "goto: order.nowhere"),
                     encoding="utf-8")
