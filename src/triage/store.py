@@ -20,7 +20,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -330,11 +330,6 @@ def _savepoint(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("RELEASE write")
 
 
-@contextmanager
-def _as_is(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    yield conn
-
-
 def _schema_version(conn: sqlite3.Connection) -> int:
     has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
     if not has_meta:
@@ -555,14 +550,14 @@ class SqliteStore:
         self.close()
 
     @contextmanager
-    def _write(self, statements: int = 2) -> Iterator[sqlite3.Connection]:
+    def _write(self, one_statement: bool = False) -> Iterator[sqlite3.Connection]:
         """A transaction whose failures reach callers as ``StoreError``, whatever the engine.
 
         Inside ``batch()`` it is a savepoint instead: it still succeeds or fails whole, but
         becomes durable with the batch. A write of one statement needs no savepoint there:
         SQLite undoes a failed statement by itself.
         """
-        enclose = _transaction if not self._batched else _savepoint if statements > 1 else _as_is
+        enclose = _transaction if not self._batched else nullcontext if one_statement else _savepoint
         try:
             with enclose(self._conn) as conn:
                 yield conn
@@ -716,23 +711,23 @@ class SqliteStore:
         return [_outbox(row) for row in rows]
 
     def outbox_delivered(self, item_id: int, response: dict[str, Any] | None, now: float) -> None:
-        with self._write(statements=1) as conn:
+        with self._write(one_statement=True) as conn:
             conn.execute(_FINISH, ("delivered", None, now, None if response is None else _dump(response), item_id))
 
     def outbox_retry(self, item_id: int, next_attempt_at: float, error: str) -> None:
-        with self._write(statements=1) as conn:
+        with self._write(one_statement=True) as conn:
             conn.execute("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
                          "WHERE id = ? AND status = 'pending'", (next_attempt_at, _clean(error), item_id))
 
     def outbox_failed(self, item_id: int, error: str, now: float) -> None:
-        with self._write(statements=1) as conn:
+        with self._write(one_statement=True) as conn:
             conn.execute(_FINISH, ("failed", _clean(error), now, None, item_id))
 
     def drop_pending_outbox(self, user_key: str, reason: str, now: float,
                             session_id: str | None = None) -> int:
         """Give up on a user's unsent rows (of one session, when given), keeping them and why."""
         scope, params = ("AND session_id = ?", (session_id,)) if session_id is not None else ("", ())
-        with self._write(statements=1) as conn:
+        with self._write(one_statement=True) as conn:
             cursor = conn.execute(
                 f"UPDATE outbox SET status = 'dropped', last_error = ?, done_at = ? "
                 f"WHERE user_key = ? AND status = 'pending' {scope}", (_clean(reason), now, user_key, *params))
