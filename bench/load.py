@@ -7,7 +7,7 @@ users add no throughput, only time spent waiting in line: compare ``--users 12``
 Each user is a closed loop: it sends a message to the server's webhook and waits until the
 stub Kakao has received the bot's reply before sending the next one, so "messages/s" counts
 messages answered end to end (webhook in, engine, SQLite, outbox, 상담톡 write out). Most
-messages are menu presses and one in ten is a typed FAQ question, as in a real day.
+messages are menu presses and one in nine is a typed FAQ question, as in a real day.
 
 After the load it waits for the server to drain and checks what the stub received against the
 database: every write row delivered exactly once and, per user, in the order it was written.
@@ -45,7 +45,8 @@ REPO = Path(__file__).parents[1]
 TRIAGE = str(Path(sys.executable).with_name("triage"))
 SENDER = "0123456789abcdef0123456789abcdef01234567"
 SCRIPT = ["주문/배송", "배송 조회", "처음으로", "취소/환불", "처음으로", "회원/멤버십", "처음으로",
-          "배송 언제 와요?", "처음으로", "주문/배송"]
+          "배송 언제 와요?", "처음으로"]
+"""One round from the welcome menu back to it; repeated, every press finds its button."""
 
 ECHO_SERVER = """
 import sys
