@@ -28,7 +28,8 @@ async def test_the_server_delivers_from_one_child_process(own_stack, http):
 
     await customer.wait_for(has("무엇을 도와드릴까요"))
     [child] = own_stack.deliverers()
-    assert "delivering from a child process" in _banner(own_stack)
+    assert "delivering from a child process (triage deliver)  ·  event loop uvloop" in _banner(own_stack)
+    assert "uvloop/loop." in Path(f"/proc/{child}/maps").read_text(), "the deliverer runs on uvloop too"
     database = {f"{own_stack.db}{suffix}" for suffix in ("", "-wal", "-shm")}
     assert not database & set(_open_files(child)), "the deliverer never opens the database"
 

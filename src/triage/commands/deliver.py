@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import socket
 
+from triage import eventloop
 from triage.app import ServeOptions, effective_settings
 from triage.commands.serve import add_store_options, print_content_errors
 from triage.delivery import deliver_until_stopped, sole_deliverer
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         with sole_deliverer(settings.storage_path):
-            asyncio.run(deliver_until_stopped(holder, settings, channel))
+            with asyncio.Runner(loop_factory=eventloop.new_event_loop) as runner:
+                runner.run(deliver_until_stopped(holder, settings, channel))
     except OSError as exc:
         print(f"triage deliver: {exc}")
         return 1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from triage import eventloop
 from triage.app import DELIVERY, DELIVERY_MODES, SETTINGS, ServeOptions, make_app
 from triage.privacy.logging import configure_logging
 from triage.problems import ContentError
@@ -67,7 +68,7 @@ def banner(app: web.Application) -> str:
             f"(POST /message /reference /expired_session)\n"
             f"  sending to {settings.kakao.base_url}  ·  store {settings.storage_path}  ·  channel "
             f"{settings.channel.name} ({settings.channel.sender_key[:8]}…)\n"
-            f"  delivering {WHERE[app[DELIVERY]]}")
+            f"  delivering {WHERE[app[DELIVERY]]}  ·  event loop {eventloop.NAME}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,5 +79,5 @@ def run(args: argparse.Namespace) -> int:
     settings = app[SETTINGS]
     print(banner(app), flush=True)
     web.run_app(app, host=settings.server.host, port=settings.server.port, print=None,
-                access_log=None, handle_signals=True)
+                access_log=None, handle_signals=True, loop=eventloop.new_event_loop())
     return 0
