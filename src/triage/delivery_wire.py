@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from types import NoneType
 from typing import Any, cast
 
+from triage.json_encoding import dumps_bytes
 from triage.store import OutboxItem
 
 log = logging.getLogger("triage.delivery")
 
 MAX_LINE = 1024 * 1024
 """Far longer than any row or answer we write; a longer line is dropped, not buffered without end."""
-
-_JSON = json.JSONEncoder(separators=(",", ":"))
-"""ASCII output: a lone surrogate from hostile text still encodes, and every line is one bytes.decode away."""
 
 _NUMBER = (int, float)
 _ROW = {"id": (int,), "user_key": (str,), "session_id": (str, NoneType), "kind": (str,),
@@ -55,11 +53,11 @@ def row_line(item: OutboxItem) -> bytes:
     row = {"id": item.id, "user_key": item.user_key, "session_id": item.session_id, "kind": item.kind,
            "serial": item.serial, "body": item.body, "attempts": item.attempts,
            "next_attempt_at": item.next_attempt_at, "created_at": item.created_at}
-    return f'{{"row":{_JSON.encode(row)}}}\n'.encode("ascii")
+    return b'{"row":' + dumps_bytes(row) + b'}\n'
 
 
 def report_line(kind: str, **args: Any) -> bytes:
-    return f'{{"{kind}":{_JSON.encode(args)}}}\n'.encode("ascii")
+    return dumps_bytes({kind: args}) + b"\n"
 
 
 def parse_row(line: bytes) -> OutboxItem:

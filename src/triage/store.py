@@ -27,6 +27,8 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
+from triage.json_encoding import dumps
+
 SCHEMA_VERSION = 1
 
 log = logging.getLogger("triage.store")
@@ -381,12 +383,8 @@ def open_store(path: str | Path) -> SqliteStore:
 # ---- rows <-> records ----------------------------------------------------------------------
 
 
-_JSON = json.JSONEncoder(separators=(",", ":"))
-"""One encoder for every column: ASCII escapes keep lone surrogates from hostile input storable."""
-
-
 def _dump(value: dict[str, Any]) -> str:
-    return _JSON.encode(value) if value else "{}"
+    return dumps(value) if value else "{}"
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")

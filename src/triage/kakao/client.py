@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from triage.json_encoding import dumps
 from triage.kakao.protocol import RESULT_CODES, ResultCodes, is_error, normalize_code, same_code
 from triage.kakao.render import OutboundCall
 from triage.settings import DEMO_SENDER_KEY, KakaoSettings
@@ -86,7 +87,7 @@ def client_session() -> aiohttp.ClientSession:
     and a jar filters and updates cookies on every request. Connections are kept alive and
     reused (aiohttp's default), which is what makes one call per outbound message affordable.
     """
-    return aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+    return aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), json_serialize=dumps)
 
 
 class KakaoClient:
