@@ -13,7 +13,9 @@ After the load it waits for the server to drain and checks what the stub receive
 database: every write row delivered exactly once and, per user, in the order it was written.
 
 In the same run the same load generator drives a bare aiohttp echo handler (parse JSON,
-answer {"code":"0"}) on this machine, and our throughput is printed as a ratio of it.
+answer {"code":"0"}) on this machine, and our throughput is printed as a ratio of it. The
+echo runs once the server has stopped, so neither measurement shares the cores with the
+other (a server still checkpointing its WAL once cut the echo figure in half).
 Targets on a 2-core machine: >= 1,500 messages/s, webhook p99 < 20 ms, >= 25% of echo.
 The server runs in its own processes (CPU is reported for each: the server and its deliverer);
 the generator and the stub share this one.
@@ -64,6 +66,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -273,18 +280,19 @@ async def main(users: int, seconds: float, delivery: str) -> None:
         server = subprocess.Popen([TRIAGE, "serve", "--root", str(root), "--port", str(server_port),
                                    "--db", str(Path(tmp) / "load.db"), "--kakao-url", f"http://127.0.0.1:{stub_port}",
                                    "--log-level", "WARNING", "--delivery", delivery], stdout=subprocess.DEVNULL)
-        echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(echo_port)])
         try:
             await wait_up(f"http://127.0.0.1:{server_port}/healthz")
-            await wait_up(f"http://127.0.0.1:{echo_port}/")
             ours = await drive_triage(f"http://127.0.0.1:{server_port}", stub, users, seconds, server.pid)
             await drained(Path(tmp) / "load.db")
-            bare = await drive_echo(f"http://127.0.0.1:{echo_port}", users, seconds)
         finally:
-            for process in (server, echo):
-                process.terminate()
-                process.wait()
+            stop(server)
         checked = integrity(Path(tmp) / "load.db", stub.seen)
+    echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(echo_port)])
+    try:
+        await wait_up(f"http://127.0.0.1:{echo_port}/")
+        bare = await drive_echo(f"http://127.0.0.1:{echo_port}", users, seconds)
+    finally:
+        stop(echo)
     listener.close()
     ms = 1000
     print(f"users: {users}, measured {seconds:.0f} s after a 2 s warm-up, {os.cpu_count()} cores, delivery {delivery}")
