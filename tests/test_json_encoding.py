@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from triage.json_encoding import dumps, dumps_bytes
+from triage.json_encoding import dumps, dumps_bytes, loads_ours
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -43,3 +43,17 @@ def test_values_no_json_encoder_takes_raise_type_error():
         dumps({"thing": Thing("x")})
     with pytest.raises(TypeError):
         dumps_bytes({1j: "complex key"})
+
+
+@given(JSON_VALUES)
+def test_what_we_write_we_read_back(value):
+    assert loads_ours(dumps_bytes(value)) == value
+
+
+def test_the_ascii_fallback_reads_back_too():
+    assert loads_ours(dumps({"text": "hi \ud800 there"})) == {"text": "hi \ud800 there"}
+
+
+def test_broken_json_still_raises_value_error():
+    with pytest.raises(ValueError):
+        loads_ours(b'{"row": ')

@@ -12,7 +12,6 @@ reader logs and skips, never a crash of the process that read it.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import socket
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from types import NoneType
 from typing import Any, cast
 
-from triage.json_encoding import dumps_bytes
+from triage.json_encoding import dumps_bytes, loads_ours
 from triage.store import OutboxItem
 
 log = logging.getLogger("triage.delivery")
@@ -75,7 +74,7 @@ def parse_report(line: bytes) -> Report:
 
 def _message(line: bytes, kinds: Mapping[str, object] | tuple[str, ...]) -> tuple[str, Any]:
     try:
-        data = json.loads(line)
+        data = loads_ours(line)
     except (ValueError, RecursionError) as exc:
         raise ValueError(f"not JSON ({type(exc).__name__})") from None
     if not isinstance(data, dict) or len(data) != 1:

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
-from triage.json_encoding import dumps
+from triage.json_encoding import dumps, loads_ours
 
 SCHEMA_VERSION = 1
 
@@ -422,7 +422,7 @@ def _session(row: tuple) -> SessionRecord:
 
 
 def _outbox(row: tuple) -> OutboxItem:
-    return OutboxItem(*row[:5], json.loads(row[5]), *row[6:])
+    return OutboxItem(*row[:5], loads_ours(row[5]), *row[6:])
 
 
 def _transcript(row: tuple) -> TranscriptEntry:
