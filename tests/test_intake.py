@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from triage.dispatcher import Dispatcher
 from triage.intake import Intake
 from triage.store import Inbound, InboxItem, StoreError, open_store
 
@@ -79,3 +80,31 @@ async def test_a_storage_failure_reaches_every_waiting_webhook_and_nothing_is_ha
 
     assert [type(r) for r in results] == [StoreError, StoreError]
     assert submitted == []
+
+
+async def test_webhooks_waiting_for_their_answer_are_stored_before_the_next_batch_and_join_it(store):
+    """Under load the acknowledgements go first: a batch due in the same turn waits for them."""
+    happened: list[tuple[str, list]] = []
+
+    class Processor:
+        def opens_session(self, item):
+            return False
+
+        def process_batch(self, items):
+            happened.append(("batch", [item.dedupe_key for item in items]))
+
+    def accept_many(events):
+        happened.append(("stored", [e.dedupe_key for e in events]))
+        return Spy(store).accept_many(events)
+
+    dispatcher = Dispatcher(Processor(), reference_grace=0)
+    intake = Intake(accept_many, dispatcher.submit)
+    dispatcher.before_batch = intake.flush
+    answers = [asyncio.create_task(intake.accept(event(n))) for n in range(3)]
+    dispatcher.submit(InboxItem(99, "earlier", "message", "msg:earlier", {}, 0.0))  # its batch is due first
+
+    await asyncio.gather(*answers)
+    await dispatcher.idle(2)
+
+    assert happened == [("stored", ["msg:0", "msg:1", "msg:2"]),
+                        ("batch", ["msg:earlier", "msg:0", "msg:1", "msg:2"])]

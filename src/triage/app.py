@@ -159,6 +159,7 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
                                    policy=RetryPolicy(max_attempts=settings.kakao.max_attempts))
     app[DISPATCHER] = Dispatcher(runtime, options.reference_grace)
     app[INTAKE] = Intake(runtime.accept_many, app[DISPATCHER].submit)
+    app[DISPATCHER].before_batch = app[INTAKE].flush
     for item in store.pending_inbound():
         app[DISPATCHER].submit(item)
     tasks = [asyncio.create_task(app[OUTBOX].run()), asyncio.create_task(holder.watch(options.reload_interval)),

@@ -19,7 +19,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from typing import Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 from triage.store import InboxItem
 
@@ -33,8 +33,10 @@ class Processor(Protocol):
 
 class Dispatcher:
     def __init__(self, runtime: Processor, reference_grace: float = 0.3, max_batch: int = 32,
-                 batch_seconds: float = 0.005):
+                 batch_seconds: float = 0.005, before_batch: Callable[[], None] = lambda: None):
         self.runtime = runtime
+        self.before_batch = before_batch
+        """Runs first in each batch's turn: the intake's flush, so acknowledgements go first."""
         self.grace = reference_grace
         self.max_batch = max_batch
         self.batch_seconds = batch_seconds
@@ -77,6 +79,7 @@ class Dispatcher:
         self._scheduled = False
         if self._closed or not self._ready:
             return
+        self.before_batch()
         batch: list[InboxItem] = []
         items = self._fill(batch)
         first = next(items, None)

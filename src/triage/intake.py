@@ -28,12 +28,16 @@ class Intake:
         """The stored item, or None for a duplicate; raises what storing raised."""
         future: asyncio.Future[InboxItem | None] = asyncio.get_running_loop().create_future()
         if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self.flush)
         self._pending.append((event, future))
         return await future
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Store what is waiting now. The dispatcher calls this before each batch, so under load
+        an acknowledgement never waits behind a batch of processing."""
         pending, self._pending = self._pending, []
+        if not pending:
+            return
         try:
             items = self._accept_many([event for event, _ in pending])
         except Exception as exc:  # each waiting webhook answers with the failure; nothing was stored
