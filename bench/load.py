@@ -1,8 +1,8 @@
 """Load: N simulated users against `triage serve`, with a stub Kakao on loopback.
 
 Run: ``.venv/bin/python bench/load.py [--users 50] [--seconds 10] [--delivery process|inline]``.
-Prints figures; it is not a test. Once the server is saturated (about a dozen users here), more
-users add no throughput, only time spent waiting in line: compare ``--users 12`` and ``--users 50``.
+Prints figures; it is not a test. Once the server is saturated (about 16 users here), more
+users add no throughput, only time spent waiting in line: compare ``--users 16`` and ``--users 50``.
 
 Each user is a closed loop: it sends a message to the server's webhook and waits until the
 stub Kakao has received the bot's reply before sending the next one, so "messages/s" counts
