@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 import triage.store as store_module
 from triage.store import (
-    SCHEMA_VERSION, Commit, EventRecord, NewEvent, NewOutbox, SessionRecord, SessionRef, SqliteStore, StoreError,
+    PAGE_SIZE, SCHEMA_VERSION, Commit, EventRecord, NewEvent, NewOutbox, SessionRecord, SessionRef, SqliteStore, StoreError,
     TranscriptEntry, UserRecord, open_store,
 )
 
@@ -59,6 +59,19 @@ def test_first_run_creates_every_table_in_wal_mode_with_the_schema_version(tmp_p
     assert TABLES <= tables
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+
+
+def test_a_new_database_has_small_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    open_store(tmp_path / "new.db").close()
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute("PRAGMA page_size = 4096")
+        conn.execute("CREATE TABLE notes (text TEXT)")
+
+    with open_store(tmp_path / "old.db") as store:
+        store.accept_inbound("u1", "message", "m1", {}, 1.0)
+
+    assert sqlite3.connect(tmp_path / "new.db").execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,) == (2048,)
+    assert sqlite3.connect(tmp_path / "old.db").execute("PRAGMA page_size").fetchone() == (4096,)
 
 
 def test_reopening_keeps_everything(tmp_path: Path) -> None:
@@ -370,7 +383,7 @@ def test_a_background_thread_copies_committed_pages_into_the_database_file(tmp_p
             time.sleep(0.01)
         stop()
         assert path.stat().st_size > size
-        assert opened._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (4000,)
+        assert opened._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (16 * 1024 * 1024 // PAGE_SIZE,)
         assert not [t for t in threading.enumerate() if t.name == "triage-checkpoint"]
         assert len(opened.outbox_of("u1")) == 200
 

@@ -31,6 +31,16 @@ from triage.json_encoding import dumps, loads_ours
 
 SCHEMA_VERSION = 1
 
+PAGE_SIZE = 2048
+"""For a new database; an existing one keeps the page size it was created with.
+
+Each commit writes every page it changed to the WAL whole, and a processed message changes a
+few rows in many places (index leaves keyed by user, session and serial): half-size pages
+halve most of those writes. The load bench measured 11 % more messages per second than at
+SQLite's default of 4 KB (median of six alternating pairs, each pair won by 2 KB). A session's
+state may now spill into an overflow page; that costs less than it saves.
+"""
+
 log = logging.getLogger("triage.store")
 
 
@@ -368,6 +378,7 @@ def open_store(path: str | Path) -> SqliteStore:
         raise StoreError(f"{where}: cannot open the database ({exc}); "
                          "does its folder exist and is it writable?") from exc
     try:
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         _migrate(conn, where)
@@ -787,7 +798,7 @@ class SqliteStore:
         Left to the writer, that copy happens inside whichever commit fills the WAL, and stalls
         the event loop for milliseconds. SQLite releases the GIL while it copies, so a thread
         does it on another core. The writer keeps checkpointing itself once the WAL holds
-        ``_WRITER_CHECKPOINT_PAGES``: usually those pages are already copied, so that is cheap,
+        ``_WRITER_CHECKPOINT_BYTES``: usually those pages are already copied, so that is cheap,
         and it bounds the file should the thread fall behind or stop. Every quarter second rather
         than continuously: the pages every batch rewrites (the users' and sessions' index leaves)
         are then copied once per interval, not once per batch, and the WAL stays far below that
@@ -796,7 +807,8 @@ class SqliteStore:
         path = self._conn.execute("PRAGMA database_list").fetchone()[2]
         if not path:
             return lambda: None
-        self._conn.execute(f"PRAGMA wal_autocheckpoint = {_WRITER_CHECKPOINT_PAGES}")
+        page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        self._conn.execute(f"PRAGMA wal_autocheckpoint = {_WRITER_CHECKPOINT_BYTES // page_size}")
         stop = threading.Event()
         thread = threading.Thread(target=_checkpoint_until, args=(path, interval, stop), name="triage-checkpoint",
                                   daemon=True)
@@ -855,8 +867,8 @@ class SqliteStore:
         return Erased(**deleted, sessions=len(sessions), events=len(events))
 
 
-_WRITER_CHECKPOINT_PAGES = 4000
-"""16 MB of WAL at 4 KB pages; SQLite's default of 1000 would have the writer copy most pages itself."""
+_WRITER_CHECKPOINT_BYTES = 16 * 1024 * 1024
+"""SQLite's default (1,000 pages) would have the writer copy most pages itself."""
 
 
 def _checkpoint_until(path: str, interval: float, stop: threading.Event) -> None:
