@@ -225,7 +225,7 @@ async def test_a_malformed_row_is_skipped_and_the_next_one_delivered(tmp_path, k
         assert await exited(process) == 0
 
     assert server.kinds() == [("delivered", 2)]
-    assert process.stdout.read().count("the server sent a malformed row") == 2
+    assert process.stdout.read().count("the server sent a malformed line") == 2
 
 
 async def test_a_deliverer_whose_server_is_gone_ends_its_calls_in_flight_after_one_call_timeout(tmp_path, kakao):

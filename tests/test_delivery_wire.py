@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from triage.delivery_wire import MAX_LINE, Channel, Report, parse_report, parse_row, report_line, row_line
+from triage.delivery_wire import (MAX_LINE, Channel, Gone, Report, gone_line, parse_from_server, parse_report,
+                                  report_line, row_line)
 from triage.store import OutboxItem
 
 ROW = OutboxItem(7, "u1", "s1", "write", "sn-7", {"message": "배송 조회 \ud800", "serial_number": "sn-7"},
@@ -20,11 +21,11 @@ def test_a_row_arrives_as_the_pending_row_it_was():
     line = row_line(ROW)
 
     assert line.endswith(b"\n") and line.count(b"\n") == 1
-    assert parse_row(line) == ROW
+    assert parse_from_server(line) == ROW
 
 
 def test_a_row_the_child_holds_has_no_last_error_whatever_the_server_knew():
-    assert parse_row(row_line(replace(ROW, last_error="HTTP 500"))) == ROW
+    assert parse_from_server(row_line(replace(ROW, last_error="HTTP 500"))) == ROW
 
 
 @pytest.mark.parametrize("kind, args", [
@@ -64,9 +65,23 @@ def test_a_malformed_report_is_a_value_error_that_says_what_is_wrong(line, probl
 
 def test_a_malformed_row_is_a_value_error():
     with pytest.raises(ValueError, match="body is not dict"):
-        parse_row(json.dumps({"row": {**json.loads(row_line(ROW))["row"], "body": ["x"]}}).encode())
+        parse_from_server(json.dumps({"row": {**json.loads(row_line(ROW))["row"], "body": ["x"]}}).encode())
     with pytest.raises(ValueError, match='unknown message "delivered"'):
-        parse_row(report_line("delivered", item_id=1, response=None, now=1))
+        parse_from_server(report_line("delivered", item_id=1, response=None, now=1))
+
+
+def test_the_rows_a_forget_erased_arrive_as_their_ids():
+    line = gone_line({9, 3, 7})
+
+    assert line == b'{"gone":{"ids":[3,7,9]}}\n'
+    assert parse_from_server(line) == Gone((3, 7, 9))
+
+
+@pytest.mark.parametrize("line", [b'{"gone": {"ids": ["3"]}}', b'{"gone": {"ids": [true]}}', b'{"gone": {"ids": 3}}',
+                                  b'{"gone": {}}', b'{"gone": {"ids": [], "more": 1}}', b'{"gone": [3]}'])
+def test_a_malformed_gone_is_a_value_error(line):
+    with pytest.raises(ValueError, match="gone: expected the field ids"):
+        parse_from_server(line)
 
 
 class Heard:

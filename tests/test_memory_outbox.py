@@ -121,3 +121,12 @@ async def test_the_unchanged_outbox_worker_delivers_from_memory_in_order_per_use
     for user in range(3):
         assert [i for i in sent if i % 3 == user] == sorted(i for i in sent if i % 3 == user)
     assert [r.kind for r in reports] == ["delivered"] * 9
+
+
+def test_rows_the_database_no_longer_has_are_discarded_without_a_word_and_the_next_goes():
+    memory, reports = held(row(1, "forgotten"), row(2, "forgotten"), row(3, "kept"))
+
+    memory.discard([1, 2, 99])
+
+    assert heads(memory) == [3] and len(memory) == 1
+    assert reports == []

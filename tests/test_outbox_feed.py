@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from triage.delivery_wire import parse_row, report_line
+from triage.delivery_wire import Gone, parse_from_server, report_line
 from triage.outbox_feed import OutboxFeed
+from triage.privacy.requests import forget_user
 from triage.store import Commit, InboxItem, NewOutbox, SqliteStore, StoreError, open_store
 
 
@@ -25,7 +26,13 @@ class Wire:
         self.writes.append(data)
 
     def ids(self) -> list[list[int]]:
-        return [[parse_row(line).id for line in data.splitlines()] for data in self.writes]
+        """The ids of the rows sent, per write that sent rows."""
+        sent = [[m.id for m in map(parse_from_server, data.splitlines()) if not isinstance(m, Gone)]
+                for data in self.writes]
+        return [ids for ids in sent if ids]
+
+    def gone(self) -> list[tuple[int, ...]]:
+        return [m.ids for data in self.writes for m in map(parse_from_server, data.splitlines()) if isinstance(m, Gone)]
 
 
 class Batches:
@@ -126,6 +133,23 @@ async def test_rows_queued_without_a_wake_are_sent_within_the_interval(store):
     await asyncio.sleep(0.2)
 
     assert wire.ids() == [ids]
+    feed.detach()
+
+
+async def test_rows_a_forget_erased_while_the_deliverer_held_them_are_named_to_it_once(store, tmp_path):
+    alice, bob = queue(store, "a1", "a2", user_key="alice"), queue(store, "b1", user_key="bob")
+    wire, feed = Wire(), feed_of(store, interval=0.05)
+    feed.attach(wire)  # type: ignore[arg-type]
+    await turn()
+    feed.receive([report_line("delivered", item_id=alice[0], response=None, now=2.0)])
+    feed.flush()
+
+    with open_store(tmp_path / "triage.db") as beside:  # triage forget is another process's connection
+        forget_user(beside, "alice", 3.0)
+    await asyncio.sleep(0.2)
+
+    assert wire.ids() == [alice + bob]
+    assert wire.gone() == [(alice[1],)], "the delivered row is no longer held; bob's is still pending"
     feed.detach()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import sqlite_utils
 from hypothesis import given, settings, strategies as st
 
 import triage.store as store_module
@@ -72,6 +73,40 @@ def test_a_new_database_has_small_pages_and_an_existing_one_keeps_its_own(tmp_pa
 
     assert sqlite3.connect(tmp_path / "new.db").execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,) == (2048,)
     assert sqlite3.connect(tmp_path / "old.db").execute("PRAGMA page_size").fetchone() == (4096,)
+
+
+def test_outbox_ids_are_never_handed_out_twice_even_when_the_newest_rows_are_erased(store: SqliteStore) -> None:
+    from triage.privacy.requests import forget_user
+
+    enqueue(store, write("bob-1", user_key="bob"))
+    alice = enqueue(store, write("alice-1", user_key="alice"), write("alice-2", user_key="alice"))
+
+    forget_user(store, "alice", 12.0)
+
+    assert enqueue(store, write("carol-1", user_key="carol"))[0] > max(alice)
+
+
+def test_a_version_1_database_keeps_its_rows_and_ids_and_never_reuses_them(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as conn:
+        db = sqlite_utils.Database(conn)
+        store_module.MIGRATIONS[1](db)
+        db["meta"].insert({"key": "schema_version", "value": "1"})
+        conn.executemany("INSERT INTO outbox (id, user_key, kind, body, attempts, next_attempt_at, status, created_at) "
+                         "VALUES (?, 'u1', 'write', '{}', 0, 1.0, 'pending', 1.0)", [(5,), (9,)])
+
+    with open_store(path) as migrated:
+        assert [row.id for row in migrated.outbox_of("u1")] == [5, 9]
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM outbox")
+    with open_store(path) as reopened:
+        assert enqueue(reopened, write("next"))[0] == 10
+
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+    assert {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                             "AND tbl_name = 'outbox' AND sql IS NOT NULL")} == {
+        "outbox_by_user", "outbox_pending_by_due"}
 
 
 def test_reopening_keeps_everything(tmp_path: Path) -> None:
@@ -448,6 +483,15 @@ def test_pending_outbox_after_an_id_gives_newer_pending_rows_oldest_first(store:
     assert [row.serial for row in store.pending_outbox()] == ["a", "c"]
     assert [row.id for row in store.pending_outbox(after_id=first)] == [third]
     assert store.pending_outbox(after_id=third) == []
+
+
+def test_pending_among_names_which_of_many_rows_are_still_pending(store: SqliteStore) -> None:
+    ids = enqueue(store, *(write(f"s{n}") for n in range(1200)))
+    store.outbox_delivered(ids[3], None, 11.0)
+    store.outbox_failed(ids[700], "HTTP 400", 11.0)
+
+    assert store.pending_among([*ids, 10**9]) == set(ids) - {ids[3], ids[700]}
+    assert store.pending_among([]) == set()
 
 
 # ---- what the store remembers of its own writes ---------------------------------------------

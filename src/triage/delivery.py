@@ -32,7 +32,7 @@ import aiohttp
 from triage.handoff import webhooks as agent_webhooks
 from triage.kakao.client import Delivery, KakaoClient, client_session
 from triage.kakao.render import OutboundCall
-from triage.delivery_wire import Channel, parse_row, report_line
+from triage.delivery_wire import Channel, Gone, parse_from_server, report_line
 from triage.memory_outbox import MemoryOutbox
 from triage.outbox import Deliver, OutboxWorker, RetryPolicy
 from triage.reload import ContentHolder
@@ -135,9 +135,14 @@ async def deliver_until_stopped(holder: ContentHolder, settings: Settings, chann
             return
         for line in lines:
             try:
-                rows.add(parse_row(line))
+                message = parse_from_server(line)
             except ValueError as exc:
-                log.error("the server sent a malformed row (%s); skipped", exc)
+                log.error("the server sent a malformed line (%s); skipped", exc)
+            else:
+                if isinstance(message, Gone):
+                    rows.discard(message.ids)
+                else:
+                    rows.add(message)
         worker.wake()
 
     def no_session(item: OutboxItem) -> None:

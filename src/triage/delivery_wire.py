@@ -1,9 +1,11 @@
 """The socket between ``triage serve`` and its ``triage deliver`` child: newline-delimited JSON.
 
 The server is the database's only writer. It hands the child each pending outbox row once
-(``{"row": {...}}``); the child keeps them in memory and answers with the store call the outbox
-worker made (``{"delivered": {...}}``, ``retry``, ``failed``, ``drop``) or with ``closed`` when
-상담톡 had no session, and the server performs those calls in its own transactions.
+(``{"row": {...}}``), which the child keeps in memory, and names the rows a ``triage forget``
+has erased since (``{"gone": {...}}``), which the child drops unsent. The child answers with the
+store call the outbox worker made (``{"delivered": {...}}``, ``retry``, ``failed``, ``drop``) or
+with ``closed`` when 상담톡 had no session, and the server performs those calls in its own
+transactions.
 
 Both ends treat what arrives as untrusted: a line that does not parse is a ``ValueError`` the
 reader logs and skips, never a crash of the process that read it.
@@ -15,7 +17,7 @@ import asyncio
 import logging
 import math
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import NoneType
 from typing import Any, cast
@@ -59,9 +61,27 @@ def report_line(kind: str, **args: Any) -> bytes:
     return dumps_bytes({kind: args}) + b"\n"
 
 
-def parse_row(line: bytes) -> OutboxItem:
-    """A row as the child holds it: pending by definition, since the server sends no other."""
-    fields = _checked(_message(line, ("row",))[1], _ROW, "row")
+def gone_line(ids: Iterable[int]) -> bytes:
+    return dumps_bytes({"gone": {"ids": sorted(ids)}}) + b"\n"
+
+
+@dataclass(frozen=True)
+class Gone:
+    """Rows the child may hold that are no longer pending: a ``triage forget`` erased them."""
+
+    ids: tuple[int, ...]
+
+
+def parse_from_server(line: bytes) -> OutboxItem | Gone:
+    """A row as the child holds it (pending by definition, since the server sends no other), or
+    the rows it must no longer send."""
+    kind, value = _message(line, ("row", "gone"))
+    if kind == "gone":
+        ids = value.get("ids") if isinstance(value, dict) and value.keys() == {"ids"} else None
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise ValueError("gone: expected the field ids, a list of integers")
+        return Gone(tuple(ids))
+    fields = _checked(value, _ROW, "row")
     return OutboxItem(fields["id"], fields["user_key"], fields["session_id"], fields["kind"], fields["serial"],
                       fields["body"], fields["attempts"], fields["next_attempt_at"], "pending", None,
                       fields["created_at"])

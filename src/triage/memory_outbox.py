@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -75,6 +75,13 @@ class MemoryOutbox:
             self._rows[user_key] = kept
         self._forward(report_line("drop", user_key=user_key, reason=reason, now=now, session_id=session_id))
         return held - len(self._user_of)
+
+    def discard(self, ids: Iterable[int]) -> None:
+        """Forget rows the database no longer has (a ``triage forget``), telling nobody: the server
+        already knows. A row whose call is in flight still reports its outcome, which then matches
+        no row."""
+        for item_id in ids:
+            self._remove(item_id)
 
     def _remove(self, item_id: int) -> None:
         user_key = self._user_of.pop(item_id, None)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from triage.delivery import record_no_session
-from triage.delivery_wire import Channel, Report, parse_report, row_line
+from triage.delivery_wire import Channel, Report, gone_line, parse_report, row_line
 from triage.store import InboxItem, Store, StoreError
 
 log = logging.getLogger("triage.delivery")
@@ -25,7 +25,10 @@ log = logging.getLogger("triage.delivery")
 class OutboxFeed:
     """Feeds one deliverer at a time (``attach``) and records its reports (``receive``).
 
-    ``interval`` is the safety net for a commit that queued rows without waking the feed.
+    ``interval`` is the safety net for a commit that queued rows without waking the feed, and
+    how often the rows the child may still hold are checked against the database: a
+    ``triage forget`` run beside the server deletes a user's rows, and the child must then drop
+    them unsent.
     Reports are recorded at most once per ``window``: under load they gather and share a
     transaction (which costs about as much as the outcome it records), while a report after a
     quiet spell is recorded at once. Recording late costs nothing but a resend with the same
@@ -43,6 +46,8 @@ class OutboxFeed:
         self._limit = limit
         self._channel: Channel | None = None
         self._after = 0
+        self._held: set[int] = set()
+        """Ids sent to the child and not yet reported delivered or failed."""
         self._scheduled = False
         self._tick: asyncio.TimerHandle | None = None
         self._reports: list[bytes] = []
@@ -53,6 +58,7 @@ class OutboxFeed:
         """A new deliverer starts with nothing in memory, so it is given every pending row."""
         self.detach()
         self._channel, self._after = channel, 0
+        self._held.clear()
         self._every_interval()
 
     def detach(self) -> None:
@@ -109,6 +115,8 @@ class OutboxFeed:
 
     def _record(self, report: Report) -> InboxItem | None:
         store, args = self._store, report.args
+        if report.kind in ("delivered", "failed"):
+            self._held.discard(args["item_id"])
         if report.kind == "delivered":
             store.outbox_delivered(**args)
         elif report.kind == "retry":
@@ -130,6 +138,7 @@ class OutboxFeed:
                 if rows:
                     channel.send(b"".join(map(row_line, rows)))
                     self._after = rows[-1].id
+                    self._held.update(row.id for row in rows)
                 if len(rows) < self._limit:
                     return
         except StoreError:
@@ -137,4 +146,17 @@ class OutboxFeed:
 
     def _every_interval(self) -> None:
         self.wake()
+        self._drop_gone()
         self._tick = asyncio.get_running_loop().call_later(self._interval, self._every_interval)
+
+    def _drop_gone(self) -> None:
+        if not self._held or self._channel is None:
+            return
+        try:
+            gone = self._held - self._store.pending_among(self._held)
+        except StoreError:
+            log.exception("cannot check the deliverer's rows against the database; trying again shortly")
+            return
+        if gone:
+            self._channel.send(gone_line(gone))
+            self._held -= gone

@@ -19,7 +19,7 @@ import math
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ import sqlite_utils
 
 from triage.json_encoding import dumps, loads_ours
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 PAGE_SIZE = 2048
 """For a new database; an existing one keeps the page size it was created with.
@@ -236,6 +236,7 @@ class Store(Protocol):
     def commit(self, commit: Commit) -> list[int]: ...
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxItem]: ...
     def pending_outbox(self, after_id: int = 0, limit: int = 1000) -> list[OutboxItem]: ...
+    def pending_among(self, ids: Collection[int]) -> set[int]: ...
     def get_outbox(self, item_id: int) -> OutboxItem | None: ...
     def outbox_of(self, user_key: str) -> list[OutboxItem]: ...
     def outbox_delivered(self, item_id: int, response: dict[str, Any] | None, now: float) -> None: ...
@@ -312,7 +313,36 @@ def _create_v1(db: sqlite_utils.Database) -> None:
                         pk="id", not_null={"presence", "max_concurrent", "updated_at"})
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _create_v1}
+def _never_reuse_ids_v2(db: sqlite_utils.Database) -> None:
+    """Outbox ids from ``AUTOINCREMENT``: never handed out twice.
+
+    A plain ``INTEGER PRIMARY KEY`` hands out the largest id plus one, so deleting the newest
+    rows (a ``triage forget`` of the last customer to write) makes their ids come back. The
+    deliverer holds rows by id and the delivery feed resumes after the last id it sent, so a
+    new reply would be taken for an erased one, and a "no session" for it would be dropped as a
+    duplicate (``closed:<outbox id>``). SQLite cannot add ``AUTOINCREMENT`` to a table, so the
+    table is built again with its rows and indexes; the copy keeps every id, and the counter
+    starts from the largest.
+
+    Inbox and event ids are left plain, which costs nothing on every insert: only processed
+    inbox rows are ever deleted, and nothing holds their ids; a forget strips events instead of
+    deleting them, and a purge deletes only events older than the retention period.
+    """
+    conn = db.conn
+    [sql] = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").fetchone()
+    if '"id" INTEGER PRIMARY KEY,' not in sql:
+        raise StoreError(f"the outbox table does not have the id column this step expects: {sql}")
+    indexes = [row[0] for row in conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND sql IS NOT NULL")]
+    conn.execute('ALTER TABLE "outbox" RENAME TO "outbox_v1"')
+    conn.execute(sql.replace('"id" INTEGER PRIMARY KEY,', '"id" INTEGER PRIMARY KEY AUTOINCREMENT,', 1))
+    conn.execute('INSERT INTO "outbox" SELECT * FROM "outbox_v1"')
+    conn.execute('DROP TABLE "outbox_v1"')
+    for index in indexes:
+        conn.execute(index)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _create_v1, 2: _never_reuse_ids_v2}
 """Version -> the step that brings a database from the version before up to it."""
 
 
@@ -709,6 +739,18 @@ class SqliteStore:
         rows = self._conn.execute(f"SELECT {_OUTBOX} FROM outbox WHERE status = 'pending' AND id > ? "
                                   "ORDER BY id LIMIT ?", (after_id, limit))
         return [_outbox(row) for row in rows]
+
+    def pending_among(self, ids: Collection[int]) -> set[int]:
+        """Which of these outbox rows are still pending: a ``triage forget`` run beside the server
+        deletes a user's rows, and a deliverer holding them in memory must hear of it."""
+        found: set[int] = set()
+        wanted = list(ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            found.update(row[0] for row in self._conn.execute(
+                f"SELECT id FROM outbox WHERE status = 'pending' AND id IN ({marks})", chunk))
+        return found
 
     def get_outbox(self, item_id: int) -> OutboxItem | None:
         row = self._conn.execute(f"SELECT {_OUTBOX} FROM outbox WHERE id = ?", (item_id,)).fetchone()

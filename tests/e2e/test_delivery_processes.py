@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Iterator
@@ -13,7 +14,7 @@ import pytest
 
 from triage.kakao.sim_client import inject_fault
 
-from .conftest import Stack, greeted, has, make_stack, reply_stuck_in_retries, texts, until, user
+from .conftest import TRIAGE, Stack, greeted, has, make_stack, reply_stuck_in_retries, texts, until, user
 
 
 @pytest.fixture(params=["process", "inline"])
@@ -83,6 +84,22 @@ async def test_no_session_from_kakao_closes_the_local_conversation(quiet_stack, 
         timeout=15)
     assert quiet_stack.query("SELECT kind, processed_at IS NOT NULL FROM inbox WHERE user_key = ? AND kind = 'closed'",
                              "e2e-gone") == [("closed", 1)]
+
+
+async def test_a_reply_the_deliverer_holds_is_never_sent_once_its_customer_is_forgotten(own_stack, http):
+    customer = await reply_stuck_in_retries(http, own_stack, "e2e-forgotten")
+
+    forget = subprocess.run([TRIAGE, "forget", "--root", str(own_stack.root), "--db", str(own_stack.db),
+                             "--user-key", "e2e-forgotten"], capture_output=True, text=True, timeout=60)
+    assert forget.returncode == 0, forget.stderr
+    await asyncio.sleep(2.5)  # the server checks the rows its deliverer holds once a second
+    await inject_fault(http, own_stack.sim_url, "write", 503, 0)
+    await customer.say("안녕하세요")  # still in 상담톡's session, but a stranger to the server now
+
+    got = await customer.wait_for(has("무엇을 도와드릴까요"), timeout=15)
+    await asyncio.sleep(1.0)
+    got += await customer.new_messages()
+    assert "주문·배송 문의" not in texts(got), "the erased reply would have gone out before the new welcome"
 
 
 def _banner(stack: Stack) -> str:
