@@ -31,10 +31,7 @@ def dumps_bytes(value: Any) -> bytes:
 
 
 def dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value, option=_STRICT).decode()
-    except TypeError:
-        return _ASCII.encode(value)
+    return dumps_bytes(value).decode()
 
 
 def loads_ours(data: bytes | str) -> Any:
