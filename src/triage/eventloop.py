@@ -1,4 +1,4 @@
-"""The event loop ``triage serve`` and its ``triage deliver`` child run on: uvloop's, where it exists.
+"""The event loop ``triage serve``, its ``triage deliver`` child and ``triage demo`` run on: uvloop's, where it exists.
 
 Both processes spend much of their time in the loop itself: reading webhooks, writing
 상담톡 calls, passing rows between them. uvloop runs the same asyncio API on libuv and does
@@ -17,9 +17,10 @@ try:
 except ImportError:  # Windows: see the package's platform marker in pyproject.toml
     uvloop = None
 
-NAME = "uvloop" if uvloop is not None else "asyncio"
-"""Which loop ``new_event_loop`` makes, for the server's banner."""
-
-
 def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
+
+
+def name(loop: asyncio.AbstractEventLoop) -> str:
+    """What the server's banner calls the loop it runs on."""
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"

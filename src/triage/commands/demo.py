@@ -16,6 +16,7 @@ from typing import Any, TextIO
 import aiohttp
 from aiohttp import web
 
+from triage import eventloop
 from triage.app import SETTINGS, ServeOptions, make_app
 from triage.commands.serve import banner
 from triage.flows.conversation import show_bubble, show_menu
@@ -44,7 +45,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def run(args: argparse.Namespace) -> int:
     configure_logging("WARNING")
     try:
-        return asyncio.run(_demo(args, sys.stdin, sys.stdout))
+        with asyncio.Runner(loop_factory=eventloop.new_event_loop) as runner:
+            return runner.run(_demo(args, sys.stdin, sys.stdout))
     except ContentError as exc:
         print("triage: the content has errors, not starting:")
         for problem in exc.problems:
@@ -65,7 +67,7 @@ async def _demo(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
             runners.append(runner)
-        print(banner(server), file=out)
+        print(banner(server, asyncio.get_running_loop()), file=out)
         print(f"상담톡 simulator on {sim_url} (you are user {args.user})\n{HELP}", file=out, flush=True)
         async with aiohttp.ClientSession() as http:
             await _Terminal(SimUser(http, sim_url, args.user), out).run(stdin, args.extra)

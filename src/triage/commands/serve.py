@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
 from aiohttp import web
@@ -62,13 +63,13 @@ def build(args: argparse.Namespace) -> web.Application | None:
 WHERE = {"inline": "in the server's event loop", "process": "from a child process (triage deliver)"}
 
 
-def banner(app: web.Application) -> str:
+def banner(app: web.Application, loop: asyncio.AbstractEventLoop) -> str:
     settings = app[SETTINGS]
     return (f"triage listening on http://{settings.server.host}:{settings.server.port} "
             f"(POST /message /reference /expired_session)\n"
             f"  sending to {settings.kakao.base_url}  ·  store {settings.storage_path}  ·  channel "
             f"{settings.channel.name} ({settings.channel.sender_key[:8]}…)\n"
-            f"  delivering {WHERE[app[DELIVERY]]}  ·  event loop {eventloop.NAME}")
+            f"  delivering {WHERE[app[DELIVERY]]}  ·  event loop {eventloop.name(loop)}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if app is None:
         return 1
     settings = app[SETTINGS]
-    print(banner(app), flush=True)
+    loop = eventloop.new_event_loop()
+    print(banner(app, loop), flush=True)
     web.run_app(app, host=settings.server.host, port=settings.server.port, print=None,
-                access_log=None, handle_signals=True, loop=eventloop.new_event_loop())
+                access_log=None, handle_signals=True, loop=loop)
     return 0
