@@ -160,11 +160,6 @@ class Runtime:
             handler(plan, item.payload)
         self.commit(plan, item.id)
 
-    @staticmethod
-    def _ends(plan: Plan, session_id: str | None) -> bool:
-        return bool(plan.session and plan.session.status != "ended"
-                    and (session_id is None or plan.session.id == session_id))
-
     # ---- event kinds ---------------------------------------------------------------------
 
     def _message(self, plan: Plan, payload: dict[str, Any]) -> None:
@@ -210,7 +205,8 @@ class Runtime:
     def _closed(self, plan: Plan, payload: dict[str, Any]) -> None:
         """상담톡 said the session is gone (the outbox met "no session"): end it here too, in turn
         with the user's other events, whichever process made the delivery."""
-        if self._ends(plan, payload.get("session_id")):
+        session_id = payload.get("session_id")
+        if plan.session and plan.session.status != "ended" and session_id in (None, plan.session.id):
             self._end(plan, payload.get("reason") or "no_session")
 
     def _timer(self, plan: Plan, payload: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from triage import eventloop
 from triage.app import SETTINGS, ServeOptions, make_app
-from triage.commands.serve import banner
+from triage.commands.serve import banner, print_content_errors
 from triage.flows.conversation import show_bubble, show_menu
 from triage.kakao.sim_client import SimRefused, SimUser
 from triage.kakao.simulator import SimConfig, make_sim_app
@@ -48,9 +48,7 @@ def run(args: argparse.Namespace) -> int:
         with asyncio.Runner(loop_factory=eventloop.new_event_loop) as runner:
             return runner.run(_demo(args, sys.stdin, sys.stdout))
     except ContentError as exc:
-        print("triage: the content has errors, not starting:")
-        for problem in exc.problems:
-            print(f"  {problem}")
+        print_content_errors(exc)
         return 1
 
 
