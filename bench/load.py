@@ -16,6 +16,9 @@ In the same run the same load generator drives a bare aiohttp echo handler (pars
 answer {"code":"0"}) on this machine, and our throughput is printed as a ratio of it. The
 echo runs once the server has stopped, so neither measurement shares the cores with the
 other (a server still checkpointing its WAL once cut the echo figure in half).
+For scale it also drives a bare aiohttp relay, the same users and stub: each webhook answered,
+then one aiohttp write sent to the stub, and nothing else. That is the least any 상담톡
+partner in aiohttp does per message, so it bounds what storage and the engine may cost.
 Targets on a 2-core machine: >= 1,500 messages/s, webhook p99 < 20 ms, >= 25% of echo.
 The server runs in its own processes (CPU is reported for each: the server and its deliverer);
 the generator and the stub share this one.
@@ -38,6 +41,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import AsyncIterator
 
 import aiohttp
 import yaml
@@ -59,6 +63,31 @@ app = web.Application()
 app.router.add_post("/message", echo)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
+
+RELAY_SERVER = """
+import asyncio, itertools, sys, time
+from aiohttp import ClientSession, web
+serials = itertools.count()
+async def client(app):
+    app["kakao"] = ClientSession(sys.argv[2])
+    yield
+    await app["kakao"].close()
+async def write(app, user):
+    serial = f"{int(time.time() * 1000)}-{next(serials)}"
+    async with app["kakao"].post("/v1/chat/write", json={"user_key": user, "serial_number": serial}) as answer:
+        await answer.read()
+async def relay(request):
+    body = await request.json()
+    asyncio.get_running_loop().create_task(write(request.app, body["user_key"]))
+    return web.json_response({"code": "0"})
+app = web.Application()
+app.cleanup_ctx.append(client)
+app.router.add_post("/message", relay)
+app.router.add_post("/reference", relay)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+"""The plumbing alone, as a floor: answer the webhook, then one aiohttp write to the stub. No
+storage, engine or rendering, one process, the stdlib loop (as the echo)."""
 
 
 def free_port() -> int:
@@ -276,6 +305,23 @@ async def drive_echo(port: int, users: int, seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
+def reset(stub: type[StubKakao]) -> None:
+    """A drive's users start from a stub that has seen none of them."""
+    stub.arrived.clear(), stub.asked_at.clear(), stub.seen.clear()
+    stub.writes = 0
+
+
+@contextlib.asynccontextmanager
+async def bare_server(script: str, port: int, *args: str) -> AsyncIterator[subprocess.Popen]:
+    """One of the bare servers above, up on ``port`` until the block ends."""
+    server = subprocess.Popen([sys.executable, "-c", script, str(port), *args])
+    try:
+        await wait_up(f"http://127.0.0.1:{port}/")
+        yield server
+    finally:
+        stop(server)
+
+
 async def drained(db: Path, timeout: float = 30.0) -> None:
     """Wait until the server has nothing left to process or deliver."""
     deadline = time.monotonic() + timeout
@@ -321,7 +367,7 @@ def site(tmp: Path) -> Path:
 
 async def main(users: int, seconds: float, delivery: str) -> None:
     stub = StubKakao
-    stub_port, server_port, echo_port = free_port(), free_port(), free_port()
+    stub_port, server_port, echo_port, relay_port = free_port(), free_port(), free_port(), free_port()
     listener = await asyncio.get_running_loop().create_server(StubKakao, "127.0.0.1", stub_port)
     with tempfile.TemporaryDirectory() as tmp:
         root = site(Path(tmp))
@@ -335,12 +381,14 @@ async def main(users: int, seconds: float, delivery: str) -> None:
         finally:
             stop(server)
         checked = integrity(Path(tmp) / "load.db", stub.seen, len(ours["refused"]))
-    echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(echo_port)])
-    try:
-        await wait_up(f"http://127.0.0.1:{echo_port}/")
+    written = stub.writes
+    async with bare_server(ECHO_SERVER, echo_port):
         bare = await drive_echo(echo_port, users, seconds)
-    finally:
-        stop(echo)
+    reset(stub)
+    async with bare_server(RELAY_SERVER, relay_port, f"http://127.0.0.1:{stub_port}") as relay_server:
+        relay = await drive_triage(relay_port, stub, users, seconds, relay_server.pid)
+    if relay["refused"]:
+        raise RuntimeError("the relay refused a webhook")
     listener.close()
     ms = 1000
     print(f"users: {users}, measured {seconds:.0f} s after a 2 s warm-up, {os.cpu_count()} cores, delivery {delivery}")
@@ -356,7 +404,10 @@ async def main(users: int, seconds: float, delivery: str) -> None:
           f"{ours['generator'] / ours['elapsed']:.0%} of one core busy (with the stub 상담톡)")
     print(f"bare aiohttp echo: {bare:>8,.0f} requests/s")
     print(f"ratio:             {ours['rate'] / bare:>8.1%} of bare echo         (target >= 25%)")
-    print(f"stub Kakao writes: {stub.writes:,}")
+    print(f"bare aiohttp relay:{relay['rate']:>8,.0f} messages/s          "
+          f"({relay['cpu'][0] / relay['done'] * ms:.2f} ms of CPU per message; webhook in, one write out, nothing else)")
+    print(f"ratio:             {ours['rate'] / relay['rate']:>8.1%} of bare relay")
+    print(f"stub Kakao writes: {written:,}")
     print(f"integrity:         {checked}")
 
 
