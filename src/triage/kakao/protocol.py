@@ -27,8 +27,9 @@ EXTRA_MAX = 50
 EVENT_MAX = 100
 TYPE_MAX = 20
 REASON_MAX = 100
-BUTTON_NAME_MAX = 50
-"""Not documented for 상담톡 [A]; generous so flow labels fit, strict enough to catch junk."""
+BUTTON_NAME_MAX = 14
+"""Spec §4.4: 상담톡 gives no label limit, so the brand-message 14-char (vertical) rule is the safe
+proxy; the one limit flows, FAQ, the agent API and the simulator all enforce."""
 AUTO_ANSWER_MAX = 2
 LINKS_MAX = 5
 QUICK_REPLIES_MAX = 10
