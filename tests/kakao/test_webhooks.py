@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
@@ -210,6 +211,64 @@ async def test_an_ip_allow_list_refuses_other_callers(aiohttp_client, tmp_path):
                                                         kakao_url="http://127.0.0.1:9")))
     response = await client.post("/message", json=message())
     assert response.status == 403
+
+
+async def raw_post(server, path: str, head: dict[str, str], parts: list[bytes], pause: float = 0.05) -> int:
+    """POST through a real loopback socket, each part its own write with a pause between, as a
+    long body crosses the network in several TCP segments; returns the status code."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    headers = {"Host": f"{server.host}:{server.port}", "Content-Type": "application/json", "Connection": "close",
+               **head}
+    writer.write(f"POST {path} HTTP/1.1\r\n".encode() + "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
+                 + b"\r\n")
+    for part in parts:
+        writer.write(part)
+        await writer.drain()
+        await asyncio.sleep(pause)
+    status_line = await reader.readline()
+    writer.close()
+    return int(status_line.split()[1])
+
+
+def chunked(*parts: bytes) -> list[bytes]:
+    return [b"%x\r\n%s\r\n" % (len(part), part) for part in parts] + [b"0\r\n\r\n"]
+
+
+LONG = "주문한 상품이 아직 도착하지 않았어요. " * 120
+"""About 6 KB of UTF-8: more than one TCP segment, split mid-character below on purpose."""
+
+
+async def test_a_body_arriving_in_two_parts_is_read_whole(server):
+    body = json.dumps(message(text=LONG), ensure_ascii=False).encode()
+    half = len(body) // 2 + 1
+    status = await raw_post(server, "/message", {"Content-Length": str(len(body))}, [body[:half], body[half:]])
+    await settle(server)
+
+    assert status == 200
+    store = server.app[STORE]
+    transcript = store.transcript(store.current_session("Ab3dEf6hIj9k").id)
+    assert [e.text for e in transcript if e.direction == "in"] == [LONG]
+
+
+async def test_a_chunked_upload_is_read_whole(server):
+    body = json.dumps(message(text=LONG), ensure_ascii=False).encode()
+    status = await raw_post(server, "/message", {"Transfer-Encoding": "chunked"},
+                            chunked(body[:1001], body[1001:4001], body[4001:]))
+    await settle(server)
+
+    assert status == 200
+    store = server.app[STORE]
+    transcript = store.transcript(store.current_session("Ab3dEf6hIj9k").id)
+    assert [e.text for e in transcript if e.direction == "in"] == [LONG]
+
+
+async def test_a_streamed_body_over_the_cap_gets_413_and_stores_nothing(server, db):
+    before = counts(db)
+    piece = b" " * 40_000
+    status = await raw_post(server, "/message", {"Transfer-Encoding": "chunked"}, chunked(b"{", piece, piece, b"}"))
+
+    assert status == 413
+    assert counts(db) == before
 
 
 def _copy_site(root: Path, extra: str = "") -> None:

@@ -97,14 +97,25 @@ class Webhooks:
         if request.content_length is not None and request.content_length > self.server.max_body:
             raise WebhookError(413, "-413", f"body over {self.server.max_body} bytes")
         try:
-            raw = await request.content.read(self.server.max_body + 1)
+            raw = await self._body(request)
         except ValueError as exc:
             raise WebhookError(400, "-400", f"unreadable body: {exc}") from None
-        if len(raw) > self.server.max_body:
-            raise WebhookError(413, "-413", f"body over {self.server.max_body} bytes")
         try:
             return json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise WebhookError(400, "-400", "body is not UTF-8") from None
         except json.JSONDecodeError as exc:
             raise WebhookError(400, "-400", f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+    async def _body(self, request: web.Request) -> bytes:
+        """Until EOF: one read returns only what has arrived, and a long or chunked body arrives in
+        pieces. The cap is checked per piece, so a streamed body cannot grow past it in memory."""
+        limit = self.server.max_body
+        parts: list[bytes] = []
+        size = 0
+        while chunk := await request.content.read(limit + 1 - size):
+            size += len(chunk)
+            if size > limit:
+                raise WebhookError(413, "-413", f"body over {limit} bytes")
+            parts.append(chunk)
+        return b"".join(parts)
