@@ -16,7 +16,7 @@ from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
-from triage.delivery import Outbound, WebhookSettings, outbox_deliver, record_no_session
+from triage.delivery import Outbound, WebhookSettings, outbox_deliver, record_no_session, retry_policy
 from triage.delivery_process import FINISH_MARGIN, DeliveryProcess, deliver_command
 from triage.dispatcher import Dispatcher
 from triage.handoff.actions import AgentActions
@@ -27,7 +27,7 @@ from triage.intake import Intake
 from triage.kakao.client import KakaoClient, client_session
 from triage.kakao.serials import SerialNumbers
 from triage.kakao.webhooks import Webhooks
-from triage.outbox import OutboxWorker, RetryPolicy
+from triage.outbox import OutboxWorker
 from triage.outbox_feed import OutboxFeed
 from triage.privacy.retention import purge_daily
 from triage.reload import ContentHolder
@@ -156,7 +156,7 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
     else:
         app[OUTBOX] = OutboxWorker(store, outbox_deliver(http, client, hooks.current),
                                    on_no_session=lambda item: _close_inline(app, item, clock()), clock=clock,
-                                   policy=RetryPolicy(max_attempts=settings.kakao.max_attempts))
+                                   policy=retry_policy(settings))
     app[DISPATCHER] = Dispatcher(runtime, options.reference_grace)
     app[INTAKE] = Intake(runtime.accept_many, app[DISPATCHER].submit)
     app[DISPATCHER].before_batch = app[INTAKE].flush

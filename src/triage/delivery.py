@@ -77,6 +77,11 @@ def outbox_deliver(http: aiohttp.ClientSession, client: KakaoClient,
     return deliver
 
 
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """One policy for both delivery modes, so a reply's fate does not depend on ``--delivery``."""
+    return RetryPolicy(retry_for=settings.kakao.retry_for)
+
+
 def record_no_session(store: Store, user_key: str, session_id: str | None, outbox_id: int,
                       now: float) -> InboxItem | None:
     """Turn 상담톡's "no session" for outbox row ``outbox_id`` into a durable inbox row the runtime
@@ -152,7 +157,7 @@ async def deliver_until_stopped(holder: ContentHolder, settings: Settings, chann
     rows = MemoryOutbox(link.send)
     # the worker calls only the store methods MemoryOutbox has
     worker = OutboxWorker(rows, outbox_deliver(http, client, WebhookSettings(holder).current),  # type: ignore[arg-type]
-                          on_no_session=no_session, policy=RetryPolicy(max_attempts=settings.kakao.max_attempts))
+                          on_no_session=no_session, policy=retry_policy(settings))
     await link.connect(channel)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop, signal.Signals(signum).name)

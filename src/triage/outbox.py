@@ -12,7 +12,9 @@ outbox can carry 상담톡 calls and signed agent webhooks. ``user_key`` is the 
 rows with the same key never overlap, rows with different keys go concurrently.
 
 What to do after an attempt is decided by pure functions (``RetryPolicy``, ``next_step``); the
-``OutboxWorker`` class only schedules, calls and records.
+``OutboxWorker`` class only schedules, calls and records. A retryable row is retried for a span of
+time since it was written, not a number of attempts: an outage of any length delays replies but
+never drops them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from triage.settings import KakaoSettings
 from triage.store import OutboxItem, Store, StoreError
 
 if TYPE_CHECKING:
@@ -48,7 +51,8 @@ MAX_ERROR_LENGTH = 500
 class RetryPolicy:
     base_delay: float = 0.2
     max_delay: float = 60.0
-    max_attempts: int = 8
+    retry_for: float = KakaoSettings.retry_for
+    """Seconds after a row was written that it is still worth sending (``kakao.retry_for``)."""
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Exponential backoff with full jitter, but never sooner than the server asked.
@@ -89,10 +93,15 @@ def describe(delivery: Delivery) -> str:
 
 def retry_step(item: OutboxItem, error: str, retry_after: float | None, now: float,
                policy: RetryPolicy, rng: random.Random) -> Step:
-    attempt = item.attempts + 1
-    if attempt >= policy.max_attempts:
-        return GiveUp(f"gave up after {attempt} attempts: {error}"[:MAX_ERROR_LENGTH])
-    return RetryAt(now + policy.delay(attempt, retry_after, rng), error)
+    """However many attempts it takes until ``retry_for`` has passed since the row was written.
+
+    A count of attempts would be spent by one relay restart; a span of time rides out an outage
+    of any length. The last attempt falls on the deadline itself, so a long backoff cannot skip it.
+    """
+    attempt, deadline = item.attempts + 1, item.created_at + policy.retry_for
+    if now >= deadline:
+        return GiveUp(f"gave up after {attempt} attempts in {now - item.created_at:.0f}s: {error}"[:MAX_ERROR_LENGTH])
+    return RetryAt(min(now + policy.delay(attempt, retry_after, rng), deadline), error)
 
 
 def next_step(item: OutboxItem, delivery: Delivery, now: float, policy: RetryPolicy, rng: random.Random) -> Step:

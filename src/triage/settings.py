@@ -74,7 +74,16 @@ class KakaoSettings:
     headers: Mapping[str, str] = field(default_factory=dict)
     paths: Mapping[str, str] = field(default_factory=lambda: dict(KAKAO_PATHS))
     timeout: float = 5.0
-    max_attempts: int = 8
+    retry_for: float = 30 * 86400.0
+    """Seconds an outbound call keeps being retried: a 상담톡 session lives 30 days (spec §5), and once
+    Kakao answers again for a session that has ended, "no session" closes the conversation."""
+
+
+KAKAO_KEYS = ("base_url", "headers", "paths", "timeout", "retry_for")
+RETIRED_KAKAO_KEYS = {
+    "max_attempts": 'replies are now retried for "retry_for" seconds (default 30 days) instead of a number '
+                    'of attempts, so an outage delays them and never drops them; remove "max_attempts"',
+}
 
 
 KAKAO_PATHS = {
@@ -265,6 +274,22 @@ def _queues(r: _Reader, data: Mapping) -> dict[str, QueueSettings]:
     return queues
 
 
+def _kakao(r: _Reader, data: Mapping) -> KakaoSettings:
+    """A retired key is an error naming its replacement: ignoring it would quietly change behaviour."""
+    kk = r.section(data, "kakao", KAKAO_KEYS + tuple(RETIRED_KAKAO_KEYS))
+    for key in RETIRED_KAKAO_KEYS.keys() & kk.keys():
+        r.problem(kk, key, f'"{key}" is no longer a setting: {RETIRED_KAKAO_KEYS[key]}')
+    paths = dict(KAKAO_PATHS)
+    paths.update({str(k): str(v) for k, v in (r.get(kk, "paths", dict, {})).items()})
+    retry_for = r.get(kk, "retry_for", float, KakaoSettings.retry_for)
+    if not retry_for > 0:
+        r.problem(kk, "retry_for", '"retry_for" must be a number of seconds above 0')
+        retry_for = KakaoSettings.retry_for
+    return KakaoSettings(r.get(kk, "base_url", str, KakaoSettings.base_url),
+                         {str(k): str(v) for k, v in r.get(kk, "headers", dict, {}).items()},
+                         paths, r.get(kk, "timeout", float, 5.0), retry_for)
+
+
 def parse_settings(data: Any, root: Path, path: str) -> tuple[Settings, list[Problem]]:
     r = _Reader(path)
     if data is None:
@@ -278,7 +303,6 @@ def parse_settings(data: Any, root: Path, path: str) -> tuple[Settings, list[Pro
     paths = r.section(data, "paths", ("flows", "faq", "tests"))
     pv = r.section(data, "privacy", ("notice", "retention_days", "mask_transcripts"))
     fq = r.section(data, "faq", ("answer", "suggest", "margin"))
-    kk = r.section(data, "kakao", ("base_url", "headers", "paths", "timeout", "max_attempts"))
     sv = r.section(data, "server", ("host", "port", "secret_header", "secret", "allow_ips", "max_body"))
     st = r.section(data, "storage", ("path",))
     tm = r.section(data, "timers", ("bot_warn", "bot_end", "bot_warn_text", "bot_end_text"))
@@ -288,8 +312,6 @@ def parse_settings(data: Any, root: Path, path: str) -> tuple[Settings, list[Pro
     except (ZoneInfoNotFoundError, ValueError):
         r.problem(data, "timezone", f'unknown time zone "{timezone}"')
         timezone = "Asia/Seoul"
-    kakao_paths = dict(KAKAO_PATHS)
-    kakao_paths.update({str(k): str(v) for k, v in (r.get(kk, "paths", dict, {})).items()})
     settings = Settings(
         root=root,
         file=path,
@@ -303,9 +325,7 @@ def parse_settings(data: Any, root: Path, path: str) -> tuple[Settings, list[Pro
         queues=_queues(r, data),
         faq=FaqSettings(r.get(fq, "answer", float, 82.0), r.get(fq, "suggest", float, 62.0),
                         r.get(fq, "margin", float, 4.0)),
-        kakao=KakaoSettings(r.get(kk, "base_url", str, KakaoSettings.base_url),
-                            {str(k): str(v) for k, v in r.get(kk, "headers", dict, {}).items()},
-                            kakao_paths, r.get(kk, "timeout", float, 5.0), r.get(kk, "max_attempts", int, 8)),
+        kakao=_kakao(r, data),
         server=ServerSettings(r.get(sv, "host", str, "127.0.0.1"), r.get(sv, "port", int, 8080),
                               r.get(sv, "secret_header", str, None), r.get(sv, "secret", str, None),
                               tuple(str(ip) for ip in r.get(sv, "allow_ips", list, [])),
