@@ -51,6 +51,30 @@ def test_unknown_message_types_are_kept_for_the_server_to_log():
     assert (message.type, message.text, message.known_type) == ("emoticon", "(이모티콘)", False)
 
 
+@pytest.mark.parametrize("kind, content, text, url", [
+    ("emoticon", {"id": "4412207.emot_001"}, None, None),
+    ("location", {"lat": 37.5665, "lng": 126.978}, None, None),
+    ("sticker", {"url": "https://dn-m.talk.kakao.com/s.webp"}, None, "https://dn-m.talk.kakao.com/s.webp"),
+    ("contact", ["홍길동", "010-0000-0000"], None, None),
+    ("poll", None, None, None),
+])
+def test_unknown_kinds_need_no_content_and_keep_only_text_or_a_url(kind, content, text, url):
+    message = parse_message({**body("message_text"), "type": kind, "content": content})
+    assert (message.type, message.text, message.media_url, message.known_type) == (kind, text, url, False)
+
+
+@pytest.mark.parametrize("kind, content, field", [
+    ("photo", {"id": "x"}, "content.url"),
+    ("text", {"url": "https://a/b"}, "content"),
+    ("emoticon", "가" * 10_001, "content"),
+    ("emoticon", {"url": "u" * 1001}, "content.url"),
+])
+def test_known_kinds_keep_their_rules_and_unknown_ones_their_limits(kind, content, field):
+    with pytest.raises(ProtocolError) as caught:
+        parse_message({**body("message_text"), "type": kind, "content": content})
+    assert caught.value.field == field
+
+
 def test_numeric_session_id_and_attachment_url_are_tolerated():
     raw = {**body("message_photo"), "session_id": 170000123, "content": None,
            "attachment": {"url": "https://dn-m.talk.kakao.com/a.jpg"}}

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
+from triage.app import STORE
 from triage.flows.session import SendButtons, SendImage, SendText
 from triage.kakao.client import KakaoClient
 from triage.kakao.protocol import RESULT_CODES, parse_expired, parse_message, parse_reference
@@ -137,6 +138,30 @@ async def test_messages_in_a_session_go_to_message_with_fresh_serials_and_photos
     assert photo.type == "photo" and photo.media_url
     picture = await sim.get(URL(photo.media_url).path)
     assert await picture.read() == PHOTO
+
+
+async def test_a_kind_beyond_the_known_ones_is_sent_with_the_content_given(sim, partner):
+    await post(sim, f"/sim/users/{USER}/messages", {"type": "emoticon", "content": {"id": "e1"}})
+    sent = partner.bodies("/message")[0]
+    assert (sent["type"], sent["content"]) == ("emoticon", {"id": "e1"})
+
+
+async def test_an_unknown_kind_travels_end_to_end_and_the_session_goes_on(live, site):
+    stack = await live(site())
+    customer = stack.user("e2e-emoticon")
+
+    async with stack.http.post(f"{stack.sim_url}/sim/users/e2e-emoticon/messages",
+                               json={"type": "emoticon", "content": {"id": "4412207.emot_001"}}) as response:
+        opened = await response.json()
+    await customer.wait_for(lambda got: any("무엇을 도와드릴까요" in (m["text"] or "") for m in got))
+    await customer.say("배송 언제 와요?")
+    await customer.wait_for(lambda got: any("1~2일 안에 출고" in (m["text"] or "") for m in got))
+
+    store = stack.server[STORE]
+    transcript = store.transcript(store.current_session("e2e-emoticon").id)
+    assert opened["opened"]
+    assert [(e.kind, e.text) for e in transcript if e.direction == "in"] == [
+        ("emoticon", "[emoticon]"), ("text", "배송 언제 와요?")]
 
 
 @pytest.mark.parametrize("status", [500, 404])

@@ -124,6 +124,21 @@ async def test_expired_session_closes_the_local_conversation(server):
     assert store.sessions_of("Ab3dEf6hIj9k")[0].end_reason == "expired"
 
 
+@pytest.mark.parametrize("kind, content", [("emoticon", {"id": "4412207.emot_001"}),
+                                           ("location", {"lat": 37.5665, "lng": 126.978})])
+async def test_an_unknown_kind_is_accepted_and_logged_by_kind_only(server, caplog, kind, content):
+    response = await server.post("/message", json=message(type=kind, content=content))
+    await settle(server)
+
+    assert response.status == 200
+    store = server.app[STORE]
+    transcript = store.transcript(store.current_session("Ab3dEf6hIj9k").id)
+    assert [(e.kind, e.text) for e in transcript if e.direction == "in"] == [(kind, f"[{kind}]")]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "triage.webhooks" and r.levelname == "WARNING"]
+    assert warnings == [f"message '2900000000000000001' has unknown type '{kind}'"]
+    assert not any(str(value) in warnings[0] for value in content.values())
+
+
 MALFORMED: list[tuple[str, bytes]] = [
     ("empty body", b""),
     ("not json", b"hello"),

@@ -280,12 +280,24 @@ def _content(f: Fields, kind: str) -> tuple[str | None, str | None]:
     """Text for ``text``; for media a URL, as a string or ``{"url": ...}`` (spec §2.2, S7)."""
     use_attachment = f.data.get("content") is None and f.data.get("attachment") is not None
     source = "attachment" if use_attachment and kind != "text" else "content"
-    value = f.data.get(source)
-    if isinstance(value, dict):
+    if kind == "text":
+        return f.text(source, INBOUND_TEXT_MAX, empty=True), None
+    if kind not in MEDIA_TYPES:
+        return _other_content(f, source)
+    if isinstance(f.data.get(source), dict):
         return None, f.nested(source).required("url", URL_MAX)
-    if kind in MEDIA_TYPES:
-        return None, f.text(source, URL_MAX, required=True)
-    return f.text(source, INBOUND_TEXT_MAX, required=kind == "text", empty=True), None
+    return None, f.text(source, URL_MAX)
+
+
+def _other_content(f: Fields, source: str) -> tuple[str | None, str | None]:
+    """Kinds no source shows (emoticon, location, ...) must be tolerated (spec §2.2): they need no
+    content, and keep text or a URL only when it comes in the shape text and media use."""
+    value = f.data.get(source)
+    if isinstance(value, dict) and isinstance(value.get("url"), str):
+        return None, f.nested(source).text("url", URL_MAX, empty=True) or None
+    if isinstance(value, str):
+        return f.text(source, INBOUND_TEXT_MAX, empty=True), None
+    return None, None
 
 
 def parse_reference(body: Any) -> InboundReference:

@@ -9,7 +9,8 @@ HTTP API for tests and clients (JSON everywhere; ``?sender_key=`` picks a channe
 first):
 
 - ``POST /sim/users/{user_key}/consult`` ``{"extra", "bot", "event"}``: tap 상담하기
-- ``POST /sim/users/{user_key}/messages`` ``{"text"}`` or ``{"type": "photo", "url"?}``
+- ``POST /sim/users/{user_key}/messages`` ``{"text"}`` or ``{"type": "photo", "url"?}``, or any other
+  kind with its ``content`` as Kakao might send it: ``{"type": "emoticon", "content": {"id": "e1"}}``
 - ``POST /sim/users/{user_key}/leave`` ``{"reason"?}``, ``.../block``, ``.../unblock`` (admin)
 - ``GET /sim/users/{user_key}/seen?after=N&wait=S``: entries after index N, long-polling S seconds
 - ``GET /sim/users/{user_key}/session``, ``GET /sim/state``
@@ -33,9 +34,9 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 import aiohttp
 from aiohttp import web
 
-from triage.kakao.protocol import (EVENT_MAX, EXTRA_MAX, INBOUND_TEXT_MAX, MEDIA_TYPES, REASON_MAX, RESULT_CODES,
-                                   URL_MAX, ErrorCode, Fields, ProtocolError, ResultCodes, parse_end,
-                                   parse_write)
+from triage.kakao.protocol import (EVENT_MAX, EXTRA_MAX, INBOUND_TEXT_MAX, MESSAGE_TYPES, REASON_MAX,
+                                   RESULT_CODES, TYPE_MAX, URL_MAX, ErrorCode, Fields, ProtocolError, ResultCodes,
+                                   parse_end, parse_write)
 from triage.kakao.sim_state import Channel, Session, User, World
 from triage.problems import did_you_mean
 from triage.settings import DEMO_SENDER_KEY, KAKAO_PATHS, Settings
@@ -368,14 +369,14 @@ def _reference_body(world: World, channel: Channel, user: User, session: Session
 
 
 def _message_body(world: World, channel: Channel, user: User, session: Session, kind: str,
-                  content: str | dict) -> dict[str, Any]:
+                  content: Any) -> dict[str, Any]:
     body = {"user_key": user.user_key, "sender_key": channel.sender_key, "session_id": session.id,
             "time": world.now_ms(), "serial_number": world.next_serial(), "type": kind, "content": content}
     return {**body, "extra": session.extra} if session.extra else body
 
 
 async def _start_session(app: web.Application, channel: Channel, user: User, extra: str,
-                         message: tuple[str, str | dict] | None) -> Session:
+                         message: tuple[str, Any] | None) -> Session:
     """Open first, so partner writes racing our own request find the session; undo on failure."""
     world = app[WORLD]
     previous = user.session
@@ -466,9 +467,10 @@ async def _consult(request: web.Request) -> web.StreamResponse:
 
 async def _user_message(request: web.Request) -> web.StreamResponse:
     body = await _action_body(request)
-    kind = _text(body, "type", 20, "text")
-    if kind != "text" and kind not in MEDIA_TYPES:
-        raise SimError(400, f'"type" must be text or one of {", ".join(sorted(MEDIA_TYPES))}')
+    kind = _text(body, "type", TYPE_MAX, "text")
+    if kind not in MESSAGE_TYPES and "content" not in body:
+        raise SimError(400, f'"type" must be one of {", ".join(MESSAGE_TYPES)}, or come with "content" '
+                            f'to send a kind Kakao may have beyond those')
     channel, user = _user(request)
     _may_talk(user)
     content = _user_content(request, body, kind)
@@ -484,7 +486,10 @@ async def _user_message(request: web.Request) -> web.StreamResponse:
     return web.json_response({"opened": opened, **user.to_json()})
 
 
-def _user_content(request: web.Request, body: Mapping[str, Any], kind: str) -> str | dict[str, str]:
+def _user_content(request: web.Request, body: Mapping[str, Any], kind: str) -> Any:
+    """An unknown kind's ``content`` goes out as given: what Kakao would send for it is unknown."""
+    if kind not in MESSAGE_TYPES:
+        return body["content"]
     if kind == "text":
         text = _text(body, "text", INBOUND_TEXT_MAX)
         if not text:
@@ -497,7 +502,7 @@ def _user_content(request: web.Request, body: Mapping[str, Any], kind: str) -> s
 
 
 async def _send_to_partner(app: web.Application, channel: Channel, user: User, kind: str,
-                           content: str | dict) -> None:
+                           content: Any) -> None:
     world = app[WORLD]
     session = user.active
     assert session is not None
