@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from triage.cli import main
 from triage.faq.loader import load_faq
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -55,3 +56,17 @@ def test_the_example_faq_is_clean_and_big_enough():
     assert problems == []
     assert len(entries) >= 60
     assert {e.category for e in entries} == {"배송", "주문", "취소/환불", "교환/반품", "회원/멤버십", "결제"}
+
+
+def test_triage_validate_holds_faq_labels_and_urls_to_the_limits_flows_have(capsys):
+    assert main(["validate", "--root", str(FIXTURES / "validate_urls")]) == 1
+    reported = [line for line in capsys.readouterr().out.splitlines() if line.startswith("faq/")]
+    assert reported == [
+        'faq/links.yaml:6: "javascript:alert(1)" is not an absolute http(s) URL such as '
+        "https://shop.example.com/track",
+        'faq/links.yaml:8: button label "택배사 홈페이지에서 배송 조회하기" has 18 characters; '
+        "keep it to 14 so it is not cut off",
+        'faq/links.yaml:9: "http:///track" is not an absolute http(s) URL such as https://shop.example.com/track',
+        'faq/links.yaml:15: button label "환불 상담원에게 바로 연결하기" has 16 characters; '
+        "keep it to 14 so it is not cut off",
+    ]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from triage.cli import main
 from triage.faq.model import FaqEntry
 from triage.flows.loader import FileLoader, assemble, load_flows
 from triage.flows.model import FlowSet
@@ -16,6 +17,7 @@ from triage.settings import Settings, load_settings
 from triage.yamlmarks import parse_yaml
 
 BROKEN = Path(__file__).parents[1] / "fixtures" / "broken_flows"
+URLS = Path(__file__).parents[1] / "fixtures" / "validate_urls"
 
 
 class Faq:
@@ -188,3 +190,16 @@ def test_a_target_naming_a_flow_suggests_its_start():
 def test_problems_are_only_ever_errors_or_warnings_with_real_lines(broken):
     assert {p.severity for p in broken} == {"error", "warning"}
     assert all(p.line >= 1 for p in broken)
+
+
+def test_triage_validate_names_each_written_out_url_kakao_could_not_open_but_not_templates(capsys):
+    assert main(["validate", "--root", str(URLS)]) == 1
+    reported = [line for line in capsys.readouterr().out.splitlines() if line.startswith("flows/")]
+    assert reported == [
+        'flows/main.yaml:5: "shop.example.com/banner.png" is not an absolute http(s) URL such as '
+        "https://shop.example.com/track",
+        'flows/main.yaml:7: "/track" is not an absolute http(s) URL such as https://shop.example.com/track',
+        'flows/main.yaml:8: "ftp://shop.example.com/manual.pdf" is not an absolute http(s) URL such as '
+        "https://shop.example.com/track",
+        "flows/main.yaml:10: the URL has 1005 characters; 상담톡 takes at most 1000",
+    ]

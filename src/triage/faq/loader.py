@@ -16,6 +16,7 @@ from triage.faq.model import FaqEntry
 from triage.flows.loader import display_path
 from triage.flows.model import Button, Link
 from triage.flows.templates import TemplateProblem, Text, compile_text, static_length
+from triage.flows.validate import label_problem, written_url_problem
 from triage.problems import Problem, did_you_mean
 from triage.yamlmarks import line_of, read_yaml
 
@@ -79,6 +80,22 @@ class _FileReader:
             self.problem(data, key, str(exc))
             return Text(str(value), line_of(data, key))
 
+    def label(self, data: Mapping) -> str | None:
+        """A button or link label, held to the limit flows have, so an FAQ answer cannot carry a
+        button 상담톡 refuses."""
+        label = self.text_value(data, "label")
+        message = label_problem(label) if label is not None else None
+        if message is not None:
+            self.problem(data, "label", message)
+        return label
+
+    def url(self, data: Mapping, key: str) -> Text | None:
+        url = self.template(data, key)
+        message = written_url_problem(url) if url is not None else None
+        if message is not None:
+            self.problem(data, key, message)
+        return url
+
     def strings(self, data: Mapping, key: str) -> tuple[str, ...]:
         value = data.get(key)
         if value is None:
@@ -111,7 +128,7 @@ class _FileReader:
     def links(self, data: Mapping) -> tuple[Link, ...]:
         links = []
         for line, item in self.mappings(data, "links", ("label", "url")):
-            label, url = self.text_value(item, "label"), self.template(item, "url")
+            label, url = self.label(item), self.url(item, "url")
             if label is None or url is None:
                 self.problem(item, "label", "a link needs a label and a url")
                 continue
@@ -121,7 +138,7 @@ class _FileReader:
     def buttons(self, data: Mapping) -> tuple[Button, ...]:
         buttons = []
         for line, item in self.mappings(data, "buttons", ("label", "goto")):
-            label, goto = self.text_value(item, "label"), self.text_value(item, "goto")
+            label, goto = self.label(item), self.text_value(item, "goto")
             if label is None or goto is None:
                 self.problem(item, "label", 'a button needs a label and a goto such as "order.track"')
                 continue
@@ -167,7 +184,7 @@ class _FileReader:
         return FaqEntry(
             id=entry_id, category=category, q=question, a=answer, alt=self.strings(data, "alt"),
             keywords=self.strings(data, "keywords"), links=self.links(data), buttons=self.buttons(data),
-            image=self.template(data, "image"), threshold=self.threshold(data), tags=self.strings(data, "tags"),
+            image=self.url(data, "image"), threshold=self.threshold(data), tags=self.strings(data, "tags"),
             active=self.active(data), file=self.path, line=line,
         )
 

@@ -21,12 +21,14 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol
+from urllib.parse import urlsplit
 
 from triage.faq.model import FaqEntry
 from triage.flows.graph import Reference, references
 from triage.flows.loader import display_path
 from triage.flows.model import Ask, Check, Consent, End, Faq, Flow, FlowSet, Goto, Handoff, Node, Say
 from triage.flows.templates import Text, static_length
+from triage.kakao.protocol import BUTTON_NAME_MAX, URL_MAX
 from triage.problems import Problem, did_you_mean
 from triage.settings import Settings
 from triage.yamlmarks import line_of
@@ -34,8 +36,7 @@ from triage.yamlmarks import line_of
 MAX_LINKS = 5
 MAX_BUTTONS = 10
 MAX_TEXT = 1000
-MAX_LABEL = 14
-"""Kakao's limits: link buttons and quick replies per message, message length, button label."""
+"""Kakao's limits: link buttons and quick replies per message, message length."""
 IMPLICIT_QUEUE = "general"
 
 
@@ -169,10 +170,54 @@ def _labels(node: Node) -> list[tuple[str, int]]:
             return []
 
 
+def label_problem(label: str) -> str | None:
+    """Why 상담톡 would refuse a button label; shared by flows, the FAQ and the agent API so all
+    three hold labels to the one limit kakao.protocol enforces."""
+    if len(label) <= BUTTON_NAME_MAX:
+        return None
+    return f'button label "{label}" has {len(label)} characters; keep it to {BUTTON_NAME_MAX} so it is not cut off'
+
+
+def url_problem(url: str) -> str | None:
+    """Why 상담톡 could not open a link or image URL (spec §4.1, §5): only absolute http(s) URLs of
+    at most URL_MAX characters, so a relative path or a typo fails here and not in a customer's chat."""
+    if len(url) > URL_MAX:
+        return f"the URL has {len(url)} characters; 상담톡 takes at most {URL_MAX}"
+    if not _absolute_http(url):
+        return f'"{url}" is not an absolute http(s) URL such as https://shop.example.com/track'
+    return None
+
+
+def _absolute_http(url: str) -> bool:
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def written_url_problem(url: Text) -> str | None:
+    """A templated URL is only known once rendered, so only URLs written out in full are checked."""
+    return url_problem(url.source) if url.is_static else None
+
+
 def labels_too_long(site: Site) -> list[Problem]:
-    return [Problem(node.file, line or node.line,
-                    f'button label "{label}" has {len(label)} characters; keep it to {MAX_LABEL} so it is not cut off')
-            for node in _nodes(site) for label, line in _labels(node) if len(label) > MAX_LABEL]
+    return [Problem(node.file, line or node.line, message)
+            for node in _nodes(site) for label, line in _labels(node)
+            if (message := label_problem(label)) is not None]
+
+
+def _urls(node: Node) -> list[Text]:
+    if not isinstance(node, Say):
+        return []
+    return [link.url for link in node.links] + ([node.image] if node.image is not None else [])
+
+
+def bad_urls(site: Site) -> list[Problem]:
+    return [Problem(node.file, url.line or node.line, message)
+            for node in _nodes(site) for url in _urls(node) if (message := written_url_problem(url)) is not None]
 
 
 def duplicate_labels(site: Site) -> list[Problem]:
@@ -472,6 +517,6 @@ def personal_data_without_consent(site: Site) -> list[Problem]:
 
 RULES: tuple[Callable[[Site], list[Problem]], ...] = (
     entry_without_start, missing_targets, too_many_choices, texts_too_long, labels_too_long, duplicate_labels,
-    unreachable_nodes, loops_without_waiting, dead_ends, max_misses_without_target, unknown_queues,
+    bad_urls, unreachable_nodes, loops_without_waiting, dead_ends, max_misses_without_target, unknown_queues,
     empty_faq_categories, notice_not_first, personal_data_without_consent,
 )
