@@ -82,6 +82,18 @@ def test_numeric_session_id_and_attachment_url_are_tolerated():
     assert (message.session_id, message.media_url) == ("170000123", "https://dn-m.talk.kakao.com/a.jpg")
 
 
+def test_a_numeric_serial_number_is_kept_as_its_exact_digits():
+    message = parse_message({**body("message_text"), "serial_number": 2900000000000000001})
+    assert message.serial_number == "2900000000000000001"
+
+
+@pytest.mark.parametrize("serial", [2.9e18, 1.0, True, -5])
+def test_a_serial_number_that_is_no_whole_number_is_refused(serial):
+    with pytest.raises(ProtocolError) as caught:
+        parse_message({**body("message_text"), "serial_number": serial})
+    assert caught.value.field == "serial_number"
+
+
 def test_reference_reads_this_entrys_extra_and_the_bot_fields_of_the_last_reference():
     reference = parse_reference(body("reference"))
     assert reference == protocol.InboundReference(

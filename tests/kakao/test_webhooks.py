@@ -139,6 +139,28 @@ async def test_an_unknown_kind_is_accepted_and_logged_by_kind_only(server, caplo
     assert not any(str(value) in warnings[0] for value in content.values())
 
 
+async def test_a_numeric_serial_is_the_same_message_as_its_digit_string(server, db):
+    first = await server.post("/message", data=json.dumps(message()).replace(
+        '"2900000000000000001"', "2900000000000000001"), headers={"Content-Type": "application/json"})
+    await settle(server)
+    before = counts(db)
+    again = await server.post("/message", json=message())
+    await settle(server)
+
+    assert first.status == again.status == 200
+    assert counts(db) == before
+    assert server.app[STORE].inbox_of("Ab3dEf6hIj9k")[0].payload["serial_number"] == "2900000000000000001"
+
+
+async def test_a_body_starting_with_a_utf8_bom_is_accepted(server):
+    body = "\ufeff".encode() + json.dumps(message(text="배송 조회"), ensure_ascii=False).encode()
+    response = await server.post("/message", data=body, headers={"Content-Type": "application/json"})
+    await settle(server)
+
+    assert response.status == 200
+    assert server.app[STORE].current_session("Ab3dEf6hIj9k") is not None
+
+
 MALFORMED: list[tuple[str, bytes]] = [
     ("empty body", b""),
     ("not json", b"hello"),
@@ -150,6 +172,8 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("json true", b"true"),
     ("latin-1 bytes", "{\"user_key\": \"é\"}".encode("latin-1")),
     ("binary", bytes(range(256))),
+    ("a bom and nothing else", "\ufeff".encode()),
+    ("a utf-16 bom", "\ufeff{}".encode("utf-16")),
     ("nan time", json.dumps(message()).replace("1700000000123", "NaN").encode()),
     ("over the size cap", json.dumps(message(text="가" * 70_000)).encode()),
 ]
@@ -158,7 +182,7 @@ for field in ("user_key", "sender_key", "serial_number", "type", "time"):
     del body[field]
     MALFORMED.append((f"missing {field}", json.dumps(body).encode()))
     for bad in (None, 12, 1.5, True, [], {}, ""):
-        if field == "time" and isinstance(bad, int) and not isinstance(bad, bool):
+        if field in ("time", "serial_number") and isinstance(bad, int) and not isinstance(bad, bool):
             continue
         MALFORMED.append((f"{field}={bad!r}", json.dumps(message(**{field: bad})).encode()))
 MALFORMED += [

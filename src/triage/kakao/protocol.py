@@ -151,6 +151,16 @@ class Fields:
         assert value is not None
         return value
 
+    def serial(self, key: str, limit: int) -> str:
+        """Text, or a whole number kept as its exact decimal string: Kakao's serials are 19-digit
+        strings (spec §2.2), and an encoder that sends the number must still de-duplicate with them."""
+        value = self.data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return _limited(self.name(key), str(value), limit)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ProtocolError(self.name(key), "must be text or a whole number of at least 0")
+        return self.required(key, limit)
+
     def digits(self, key: str, limit: int, required: bool = True) -> str | None:
         """Ids Kakao writes as digit strings; numbers are tolerated because JSON encoders differ."""
         value = self.data.get(key)
@@ -267,7 +277,7 @@ def parse_message(body: Any) -> InboundMessage:
         sender_key=f.required("sender_key", SENDER_KEY_MAX),
         session_id=f.digits("session_id", SESSION_ID_MAX, required=False),
         time_ms=f.time_ms(),
-        serial_number=f.required("serial_number", SERIAL_MAX),
+        serial_number=f.serial("serial_number", SERIAL_MAX),
         type=kind,
         text=text,
         media_url=media_url,

@@ -103,6 +103,7 @@ class Webhooks:
                 raise WebhookError(401, "-401", f"missing or wrong {header} header")
 
     async def _json(self, request: web.Request) -> Any:
+        """UTF-8, with or without a BOM: some encoders write one, and it means nothing here."""
         if request.content_length is not None and request.content_length > self.server.max_body:
             raise WebhookError(413, "-413", f"body over {self.server.max_body} bytes")
         try:
@@ -110,7 +111,7 @@ class Webhooks:
         except ValueError as exc:
             raise WebhookError(400, "-400", f"unreadable body: {exc}") from None
         try:
-            return json.loads(raw.decode("utf-8"))
+            return json.loads(raw.decode("utf-8").removeprefix("\ufeff"))
         except UnicodeDecodeError:
             raise WebhookError(400, "-400", "body is not UTF-8") from None
         except json.JSONDecodeError as exc:
