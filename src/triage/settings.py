@@ -6,6 +6,7 @@ like flow problems do, because editors and operators edit this file too.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -104,6 +105,11 @@ class ServerSettings:
     secret: str | None = None
     allow_ips: tuple[str, ...] = ()
     max_body: int = 64 * 1024
+    path_prefix: str = ""
+    """A secret path the webhooks live under: Kakao sends no auth header (spec §2.1), so the path
+    and ``allow_ips`` are what keep strangers out."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Networks of the TLS-terminating proxies in front, whose X-Forwarded-For is believed."""
 
 
 @dataclass(frozen=True)
@@ -290,6 +296,29 @@ def _kakao(r: _Reader, data: Mapping) -> KakaoSettings:
                          paths, r.get(kk, "timeout", float, 5.0), retry_for)
 
 
+_PATH_PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
+
+
+def _path_prefix(r: _Reader, spec: Mapping) -> str:
+    prefix = r.get(spec, "path_prefix", str, "")
+    if prefix and not _PATH_PREFIX.match(prefix):
+        r.problem(spec, "path_prefix", '"path_prefix" must start with "/", not end with one, and use only '
+                                       'letters, digits and - . _ ~, like /hooks/9f2c4e1a')
+        return ""
+    return prefix
+
+
+def _networks(r: _Reader, spec: Mapping, key: str) -> tuple[str, ...]:
+    """Checked here so a typo is a settings problem with a line number, not a failed start."""
+    networks = []
+    for i, value in enumerate(r.get(spec, key, list, [])):
+        try:
+            networks.append(str(ipaddress.ip_network(str(value), strict=False)))
+        except ValueError:
+            r.problem(spec[key], i, f'"{value}" in {key} is not an IP address or network like 10.1.2.0/24')
+    return tuple(networks)
+
+
 def parse_settings(data: Any, root: Path, path: str) -> tuple[Settings, list[Problem]]:
     r = _Reader(path)
     if data is None:
@@ -303,7 +332,8 @@ def parse_settings(data: Any, root: Path, path: str) -> tuple[Settings, list[Pro
     paths = r.section(data, "paths", ("flows", "faq", "tests"))
     pv = r.section(data, "privacy", ("notice", "retention_days", "mask_transcripts"))
     fq = r.section(data, "faq", ("answer", "suggest", "margin"))
-    sv = r.section(data, "server", ("host", "port", "secret_header", "secret", "allow_ips", "max_body"))
+    sv = r.section(data, "server", ("host", "port", "secret_header", "secret", "allow_ips", "max_body",
+                                    "path_prefix", "trusted_proxies"))
     st = r.section(data, "storage", ("path",))
     tm = r.section(data, "timers", ("bot_warn", "bot_end", "bot_warn_text", "bot_end_text"))
     timezone = r.get(data, "timezone", str, "Asia/Seoul")
@@ -328,8 +358,8 @@ def parse_settings(data: Any, root: Path, path: str) -> tuple[Settings, list[Pro
         kakao=_kakao(r, data),
         server=ServerSettings(r.get(sv, "host", str, "127.0.0.1"), r.get(sv, "port", int, 8080),
                               r.get(sv, "secret_header", str, None), r.get(sv, "secret", str, None),
-                              tuple(str(ip) for ip in r.get(sv, "allow_ips", list, [])),
-                              r.get(sv, "max_body", int, 64 * 1024)),
+                              _networks(r, sv, "allow_ips"), r.get(sv, "max_body", int, 64 * 1024),
+                              _path_prefix(r, sv), _networks(r, sv, "trusted_proxies")),
         storage_path=r.get(st, "path", str, "triage.db"),
         timers=Timers(r.get(tm, "bot_warn", int, 0), r.get(tm, "bot_end", int, 0),
                       r.get(tm, "bot_warn_text", str, Timers.bot_warn_text),
