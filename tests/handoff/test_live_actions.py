@@ -64,6 +64,30 @@ async def test_an_upload_that_is_not_a_picture_is_refused_before_reaching_kakao(
     assert await quiet(customer) == []
 
 
+async def test_a_message_kakao_would_refuse_is_refused_to_the_agent_naming_the_field(open_site, live):
+    stack = await live(open_site(AGENTS), timer_interval=0.05, heartbeat=0.1)
+    kim, customer, ticket = await assigned(stack, "kim", "msg-1")
+    link = {"label": "주문 내역", "url": "https://shop.example.com/orders"}
+    refused = {
+        "buttons[1]": {"text": "골라 주세요", "buttons": ["네", "주문 배송 조회와 취소 및 환불"]},
+        "links[0].label": {"links": [{**link, "label": "주문 내역을 한 번에 모두 보기"}]},
+        "links[0].url": {"links": [{**link, "url": "javascript:alert(1)"}]},
+        "links[1].url": {"links": [link, {**link, "url": "/orders"}]},
+    }
+    for field, body in refused.items():
+        status, answer = await kim.call("POST", f"/conversations/{ticket}/messages", body)
+        assert (status, answer["error"]["code"], answer["error"]["field"]) == (422, "invalid", field)
+        assert answer["error"]["message"].startswith(f"{field}: ")
+    status, answer = await kim.call("POST", f"/conversations/{ticket}/messages",
+                                    {"links": [{**link, "url": "https://shop.example.com/" + "a" * 1000}]})
+    assert answer["error"] == {"code": "invalid", "field": "links[0].url",
+                               "message": "links[0].url: the URL has 1025 characters; 상담톡 takes at most 1000"}
+    assert await quiet(customer) == []
+
+    await kim.ok("POST", f"/conversations/{ticket}/messages", {"text": "여기서 보세요", "links": [link]})
+    await customer.wait_for(said("여기서 보세요"))
+
+
 async def test_release_hands_the_customer_to_the_bot_at_the_named_node(open_site, live):
     stack = await live(open_site(AGENTS), timer_interval=0.05, heartbeat=0.1)
     kim, customer, ticket = await assigned(stack, "kim", "rel-1")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any, Awaitable, Callable
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from triage.flows.session import LinkOut
+from triage.flows.validate import label_problem, url_problem
 from triage.handoff import queue as q
 from triage.handoff.actions import ActionError, AgentActions, AgentMessage
 from triage.handoff.config import AgentConfig, agent_for_token
@@ -25,7 +25,7 @@ from triage.handoff.events import Feed, stream
 from triage.handoff.hours import is_open
 from triage.handoff.packet import previous_sessions
 from triage.kakao.client import KakaoClient, UploadError
-from triage.kakao.protocol import EVENT_MAX, LINKS_MAX, QUICK_REPLIES_MAX, TEXT_MAX, URL_MAX
+from triage.kakao.protocol import EVENT_MAX, LINKS_MAX, QUICK_REPLIES_MAX, TEXT_MAX
 from triage.store import Store, TicketRow
 
 PREFIX = "/api/v1"
@@ -70,8 +70,17 @@ def wire(api: Callable[[], AgentApi]) -> tuple[list[web.RouteDef], Any]:
     return [route(*spec) for spec in ROUTES], middleware
 
 
-def error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def error(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message, **({"field": field} if field else {})}},
+                             status=status)
+
+
+class FieldError(ActionError):
+    """Agent input 상담톡 would refuse, named by its place in the body so a desk can point at it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(422, "invalid", f"{field}: {message}")
+        self.field = field
 
 
 class AgentApi:
@@ -94,6 +103,8 @@ class AgentApi:
         request[AGENT] = agent
         try:
             return await handler(request)
+        except FieldError as exc:
+            return error(exc.status, exc.code, str(exc), exc.field)
         except ActionError as exc:
             return error(exc.status, exc.code, str(exc))
         except web.HTTPException as exc:
@@ -250,24 +261,43 @@ def _optional(body: dict[str, Any], key: str) -> str | None:
 
 
 def parse_message(body: dict[str, Any]) -> AgentMessage:
-    """``{"text", "buttons": [labels], "links": [{"label", "url"}]}``; long text is split into bubbles."""
+    """``{"text", "buttons": [labels], "links": [{"label", "url"}]}``; long text is split into bubbles.
+    Labels and URLs are held to the limits flows and the FAQ are validated against, so what 상담톡
+    would refuse fails here, in front of the agent, and not after the customer was promised it."""
     text = _text(body, "text", TEXT_MAX * 10)
-    buttons = body.get("buttons") or []
-    links = body.get("links") or []
+    buttons = _buttons(body.get("buttons") or [])
+    links = _links(body.get("links") or [])
+    if not (text.strip() or buttons or links):
+        raise ActionError(422, "invalid", 'a message needs "text", "buttons" or "links"')
+    return AgentMessage(text, buttons, links)
+
+
+def _buttons(buttons: Any) -> tuple[str, ...]:
     if not isinstance(buttons, list) or not all(isinstance(b, str) and b.strip() for b in buttons) \
             or len(buttons) > QUICK_REPLIES_MAX:
         raise ActionError(422, "invalid", f'"buttons" must be a list of at most {QUICK_REPLIES_MAX} labels')
+    for i, label in enumerate(buttons):
+        _refuse(f"buttons[{i}]", label_problem(label))
+    return tuple(buttons)
+
+
+def _links(links: Any) -> tuple[LinkOut, ...]:
     if not isinstance(links, list) or len(links) > LINKS_MAX or not all(_is_link(link) for link in links):
         raise ActionError(422, "invalid", f'"links" must be at most {LINKS_MAX} of {{"label", "url": "https://..."}}')
-    if not (text.strip() or buttons or links):
-        raise ActionError(422, "invalid", 'a message needs "text", "buttons" or "links"')
-    return AgentMessage(text, tuple(buttons), tuple(LinkOut(link["label"], link["url"]) for link in links))
+    for i, link in enumerate(links):
+        _refuse(f"links[{i}].label", label_problem(link["label"]))
+        _refuse(f"links[{i}].url", url_problem(link["url"]))
+    return tuple(LinkOut(link["label"], link["url"]) for link in links)
 
 
 def _is_link(link: Any) -> bool:
     return (isinstance(link, dict) and isinstance(link.get("label"), str) and link["label"].strip() != ""
-            and isinstance(link.get("url"), str) and len(link["url"]) <= URL_MAX
-            and urlsplit(link["url"]).scheme in ("http", "https"))
+            and isinstance(link.get("url"), str))
+
+
+def _refuse(field: str, problem: str | None) -> None:
+    if problem is not None:
+        raise FieldError(field, problem)
 
 
 def _phase(at: float, row: TicketRow, ticket: q.Ticket) -> str:
