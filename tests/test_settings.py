@@ -73,3 +73,26 @@ def test_settings_that_are_not_a_mapping_are_one_problem():
     settings, problems = parsed("- channel\n- queues\n")
     assert problems == ["triage.yaml:1: triage.yaml must be a mapping of settings"]
     assert settings.queues == {}
+
+
+def test_the_webhooks_may_live_under_a_secret_path_behind_trusted_proxies():
+    settings, problems = parsed("server:\n  path_prefix: /hooks/9f2c-4e1a_x.y~z\n"
+                                "  trusted_proxies: [10.0.0.5, 172.16.0.0/12, '::1']\n")
+    assert problems == []
+    assert settings.server.path_prefix == "/hooks/9f2c-4e1a_x.y~z"
+    assert settings.server.trusted_proxies == ("10.0.0.5/32", "172.16.0.0/12", "::1/128")
+
+
+def test_by_default_the_webhooks_are_at_the_root_and_no_proxy_is_believed(tmp_path):
+    server = load_settings(tmp_path)[0].server
+    assert (server.path_prefix, server.trusted_proxies) == ("", ())
+
+
+def test_a_bad_path_prefix_or_network_is_a_problem_on_its_line():
+    for prefix in ("hooks", "/hooks/", "/", "/ho oks", "/hooks?x=1", "/훅", "//hooks"):
+        settings, problems = parsed(f"server:\n  port: 8080\n  path_prefix: '{prefix}'\n")
+        assert settings.server.path_prefix == "", prefix
+        assert len(problems) == 1 and problems[0].startswith("triage.yaml:3:") and "path_prefix" in problems[0]
+    _, problems = parsed("server:\n  allow_ips:\n    - 10.1.2.0/24\n    - kakao\n  trusted_proxies: [10.0.0.300]\n")
+    assert [p.split(" ", 1)[0] for p in problems] == ["triage.yaml:4:", "triage.yaml:5:"]
+    assert '"kakao" in allow_ips is not an IP address' in problems[0]
