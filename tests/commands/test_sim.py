@@ -72,6 +72,20 @@ def test_a_busy_port_is_a_message_not_a_traceback(capsys):
     assert f"cannot listen on 127.0.0.1:{port}" in out.err
 
 
+def test_a_site_with_a_secret_path_is_called_under_it_and_the_banner_keeps_it_secret(tmp_path, capsys):
+    (tmp_path / "triage.yaml").write_text((SITE / "triage.yaml").read_text(encoding="utf-8").replace(
+        "  port: 8181\n", "  port: 8181\n  path_prefix: /hooks/9f2c4e1a\n"), encoding="utf-8")
+    settings, _ = load_settings(tmp_path)
+    assert sim_config(settings, build_parser().parse_args(["sim"])).channels[0].partner == (
+        "http://127.0.0.1:8181/hooks/9f2c4e1a")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        main(["sim", "--root", str(tmp_path), "--port", str(busy.getsockname()[1])])
+    banner = capsys.readouterr().out
+    assert "calling the partner at http://127.0.0.1:8181/… " in banner and "9f2c4e1a" not in banner
+
+
 def test_the_installed_script_serves_the_simulator():
     port, partner = free_port(), free_port()
     process = subprocess.Popen([str(SCRIPT), "sim", "--root", str(SITE), "--port", str(port),

@@ -164,6 +164,15 @@ async def test_an_unknown_kind_travels_end_to_end_and_the_session_goes_on(live, 
         ("emoticon", "[emoticon]"), ("text", "배송 언제 와요?")]
 
 
+async def test_a_site_with_a_secret_path_is_called_under_it(live, site):
+    stack = await live(site({"server": {"path_prefix": "/hooks/9f2c4e1a"}}))
+    customer = stack.user("e2e-secret-path")
+
+    await customer.consult("topic=order&order=77")
+
+    await customer.wait_for(lambda got: any("주문·배송 문의" in (m["text"] or "") for m in got))
+
+
 @pytest.mark.parametrize("status", [500, 404])
 async def test_a_failing_partner_means_no_session(sim, partner, status):
     partner.status["/message"] = status

@@ -310,6 +310,50 @@ async def test_a_streamed_body_over_the_cap_gets_413_and_stores_nothing(server, 
     assert counts(db) == before
 
 
+async def _client(aiohttp_client, tmp_path: Path, server_yaml: str):
+    root = tmp_path / "site"
+    _copy_site(root, extra=f"server:\n{server_yaml}")
+    return await aiohttp_client(make_app(ServeOptions(root=root, db=str(tmp_path / "t.db"),
+                                                      kakao_url="http://127.0.0.1:9")))
+
+
+async def test_the_webhooks_live_under_the_secret_path_prefix_only(aiohttp_client, tmp_path):
+    client = await _client(aiohttp_client, tmp_path, "  path_prefix: /hooks/9f2c4e1a\n")
+
+    assert (await client.post("/message", json=message())).status == 404
+    assert (await client.post("/hooks/9f2c4e1a/message", json=message())).status == 200
+    assert (await client.post("/hooks/9f2c4e1a/reference", json=reference())).status == 200
+    expired = {"user_key": "Ab3dEf6hIj9k", "sender_key": SENDER, "session_id": "170000123", "time": 1700000009000}
+    assert (await client.post("/hooks/9f2c4e1a/expired_session", json=expired)).status == 200
+
+
+PROXIED = "  allow_ips: [203.0.113.0/24]\n  trusted_proxies: [127.0.0.1]\n"
+
+
+@pytest.mark.parametrize("forwarded, status", [
+    ("203.0.113.7", 200),
+    ("198.51.100.9, 203.0.113.7", 200),
+    ("203.0.113.7, 198.51.100.9", 403),
+    ("203.0.113.7, 127.0.0.1", 200),
+    ("not-an-address", 403),
+    (None, 403),
+], ids=["the client", "a spoofed left part", "a stranger behind the proxy", "two proxies", "garbage", "none"])
+async def test_behind_a_trusted_proxy_the_allow_list_judges_the_forwarded_client(aiohttp_client, tmp_path,
+                                                                                forwarded, status):
+    client = await _client(aiohttp_client, tmp_path, PROXIED)
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+
+    assert (await client.post("/message", json=message(), headers=headers)).status == status
+
+
+async def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(aiohttp_client, tmp_path):
+    client = await _client(aiohttp_client, tmp_path, "  allow_ips: [203.0.113.0/24]\n")
+
+    response = await client.post("/message", json=message(), headers={"X-Forwarded-For": "203.0.113.7"})
+
+    assert response.status == 403
+
+
 def _copy_site(root: Path, extra: str = "") -> None:
     for name in ("flows", "faq"):
         shutil.copytree(ROOT / name, root / name)

@@ -54,6 +54,11 @@ def sim_config(settings: Settings, args: argparse.Namespace) -> SimConfig:
                               expired_callback=not args.no_expired_callback, expiry_seconds=args.expiry_seconds)
 
 
+def shown_partner(partner: str, path_prefix: str) -> str:
+    """The secret path stays out of the terminal and its scrollback: only that there is one shows."""
+    return partner.removesuffix(path_prefix) + "/…" if path_prefix else partner
+
+
 def run(args: argparse.Namespace) -> int:
     settings, problems = load_settings(args.root)
     for problem in problems:
@@ -66,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     configure_logging("INFO")
     config = sim_config(settings, args)
     channel = config.channels[0]
+    partner = shown_partner(channel.partner, settings.server.path_prefix)
     print(f"상담톡 simulator listening on http://{args.host}:{args.port}\n"
-          f"  calling the partner at {channel.partner} (/reference, /message"
+          f"  calling the partner at {partner} (/reference, /message"
           f"{', /expired_session' if config.expired_callback else ''})  ·  channel {channel.name} "
           f"({channel.sender_key[:8]}…)\n"
           f"  user API: POST /sim/users/<user_key>/consult | messages | leave | block  ·  GET /sim/state",

@@ -88,9 +88,10 @@ class SimConfig:
 
     @classmethod
     def for_site(cls, settings: Settings, partner: str, **changes: Any) -> "SimConfig":
-        """The simulator a site's server expects: its channel, its 상담톡 paths and auth headers."""
+        """The simulator a site's server expects: its channel, its 상담톡 paths and auth headers, and
+        its webhooks under the secret ``server.path_prefix`` of the server at ``partner``."""
         channel = SimChannel(changes.pop("sender_key", None) or settings.channel.sender_key, settings.channel.name,
-                             partner)
+                             partner.rstrip("/") + settings.server.path_prefix)
         return cls(channels=(channel,), paths=dict(settings.kakao.paths),
                    required_headers=dict(settings.kakao.headers), **changes)
 

@@ -26,6 +26,14 @@ log = logging.getLogger("triage.webhooks")
 OK = {"code": "0"}
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _within(address: Address, networks: list[Network]) -> bool:
+    return any(address in network for network in networks)
+
+
 class WebhookError(Exception):
     def __init__(self, status: int, code: str, message: str):
         self.status, self.code, self.message = status, code, message
@@ -54,10 +62,12 @@ class Webhooks:
         self.sender_key = sender_key
         self.accept = accept
         self._networks = [ipaddress.ip_network(ip, strict=False) for ip in server.allow_ips]
+        self._proxies = [ipaddress.ip_network(ip, strict=False) for ip in server.trusted_proxies]
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/message", self.message), web.post("/reference", self.reference),
-                web.post("/expired_session", self.expired)]
+        prefix = self.server.path_prefix
+        return [web.post(f"{prefix}/message", self.message), web.post(f"{prefix}/reference", self.reference),
+                web.post(f"{prefix}/expired_session", self.expired)]
 
     async def message(self, request: web.Request) -> web.Response:
         return await self._handle(request, "message", _parse_message, lambda m: f"msg:{m.serial_number}")
@@ -90,17 +100,31 @@ class Webhooks:
 
     def _check_caller(self, request: web.Request) -> None:
         if self._networks:
-            try:
-                remote = ipaddress.ip_address(request.remote or "")
-            except ValueError:
-                raise WebhookError(403, "-403", "caller address not allowed") from None
-            if not any(remote in net for net in self._networks):
+            caller = self._caller(request)
+            if caller is None or not _within(caller, self._networks):
                 raise WebhookError(403, "-403", "caller address not allowed")
         if self.server.secret:
             header = self.server.secret_header or "X-Triage-Secret"
             given = request.headers.get(header, "")
             if not hmac.compare_digest(given.encode(), self.server.secret.encode()):
                 raise WebhookError(401, "-401", f"missing or wrong {header} header")
+
+    def _caller(self, request: web.Request) -> Address | None:
+        """The peer; behind a trusted proxy, the right-most X-Forwarded-For hop that is not a trusted
+        proxy itself, since every hop left of it was written by whoever sent the request. None when
+        an address cannot be read, which the allow-list refuses."""
+        hops = [request.remote or ""]
+        if self._proxies:
+            forwarded = ",".join(request.headers.getall("X-Forwarded-For", ()))
+            hops += reversed([hop.strip() for hop in forwarded.split(",") if hop.strip()])
+        for hop in hops:
+            try:
+                address = ipaddress.ip_address(hop)
+            except ValueError:
+                return None
+            if not _within(address, self._proxies):
+                return address
+        return address
 
     async def _json(self, request: web.Request) -> Any:
         """UTF-8, with or without a BOM: some encoders write one, and it means nothing here."""
