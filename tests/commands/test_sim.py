@@ -38,16 +38,21 @@ def test_the_site_settings_shape_the_simulated_channel():
 def test_flags_override_the_settings():
     settings, _ = load_settings(SITE)
     args = build_parser().parse_args(["sim", "--partner", "http://127.0.0.1:9000/", "--sender-key", "k1",
-                                      "--no-expired-callback", "--reference-order", "after", "--expiry-seconds", "60"])
+                                      "--no-expired-callback", "--reference-order", "after", "--expiry-seconds", "60",
+                                      "--partner-retries", "3"])
     config = sim_config(settings, args)
     assert (config.channels[0].partner, config.channels[0].sender_key) == ("http://127.0.0.1:9000", "k1")
     assert (config.reference_order, config.expired_callback, config.expiry_seconds) == ("after", False, 60.0)
+    assert config.partner_retries == 3
+    assert sim_config(settings, build_parser().parse_args(["sim"])).partner_retries == 0
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--partner", "localhost:8080"], "is not an http(s) URL"),
     (["--sender-key", "k" * 41], "sender_key has 1-40 characters"),
     (["--reference-order", "later"], "invalid choice"),
+    (["--partner-retries", "-1"], "is not a number of retries from 0 to 100"),
+    (["--partner-retries", "many"], "is not a number of retries from 0 to 100"),
 ])
 def test_bad_flags_are_explained(capsys, argv, message):
     with pytest.raises(SystemExit) as exited:

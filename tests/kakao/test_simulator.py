@@ -5,23 +5,25 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
 from yarl import URL
 
-from triage.app import STORE
+from triage.app import DISPATCHER, STORE, ServeOptions, make_app
 from triage.flows.session import SendButtons, SendImage, SendText
 from triage.kakao.client import KakaoClient
 from triage.kakao.protocol import RESULT_CODES, parse_expired, parse_message, parse_reference
 from triage.kakao.render import media_hosts_for, render_actions
 from triage.kakao.serials import SerialNumbers
 from triage.kakao.simulator import PHOTO, SimChannel, SimConfig, make_sim_app
-from triage.settings import KAKAO_PATHS, KakaoSettings
+from triage.settings import KAKAO_PATHS, KakaoSettings, load_settings
 
 SENDER = "0123456789abcdef0123456789abcdef01234567"
 USER = "Ab3dEf6hIj9k"
+ROOT = Path(__file__).parents[2]
 
 
 @dataclass
@@ -30,6 +32,8 @@ class FakePartner:
 
     calls: list[tuple[str, dict]] = field(default_factory=list)
     status: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    """Per path, how many next calls answer 500 (after they are recorded)."""
     delay: float = 0.0
     url: str = ""
 
@@ -47,6 +51,9 @@ async def partner(aiohttp_server) -> FakePartner:
     async def hook(request: web.Request) -> web.Response:
         fake.calls.append((request.path, await request.json()))
         await asyncio.sleep(fake.delay)
+        if fake.failures.get(request.path, 0) > 0:
+            fake.failures[request.path] -= 1
+            return web.json_response({"code": "-500"}, status=500)
         return web.json_response({"code": "0"}, status=fake.status.get(request.path, 200))
 
     app = web.Application()
@@ -180,6 +187,59 @@ async def test_a_failing_partner_means_no_session(sim, partner, status):
     assert f"HTTP {status}" in answer["error"]
     assert (await (await sim.get(f"/sim/users/{USER}/session")).json())["session"] is None
     assert (await post(sim, "/v1/chat/write", write(), status=400))["code"] == "-803"
+
+
+async def test_a_failed_webhook_is_resent_identically_when_retries_are_on(make_sim, partner):
+    sim = await make_sim(partner_retries=2)
+    partner.failures["/message"] = 2
+
+    answer = await post(sim, f"/sim/users/{USER}/messages", {"text": "여보세요"})
+
+    assert answer["opened"]
+    first, *again = partner.bodies("/message")
+    assert len(again) == 2 and all(body == first for body in again)
+
+
+async def test_retries_give_up_after_the_configured_number(make_sim, partner):
+    sim = await make_sim(partner_retries=1)
+    partner.failures["/reference"] = 2
+
+    answer = await post(sim, f"/sim/users/{USER}/consult", {}, status=502)
+
+    assert "HTTP 500" in answer["error"] and partner.paths() == ["/reference", "/reference"]
+
+
+async def test_a_retried_message_is_stored_once_by_the_server(aiohttp_server, aiohttp_client, tmp_path):
+    """The answer to the first try is lost on the way back (a proxy turns it into a 502): the
+    server stored the message, and the identical resend must not make it a second one."""
+    server = await aiohttp_server(make_app(ServeOptions(root=ROOT, db=str(tmp_path / "t.db"),
+                                                        kakao_url="http://127.0.0.1:9", reference_grace=0.05)))
+    lost = {"/message": 1}
+
+    async def lossy(request: web.Request) -> web.Response:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(server.make_url(request.path), data=await request.read(),
+                                 headers={"Content-Type": "application/json"}) as answer:
+                status = answer.status
+        if lost.get(request.path, 0) > 0:
+            lost[request.path] -= 1
+            status = 502
+        return web.json_response({"code": "0"}, status=status)
+
+    proxy = web.Application()
+    proxy.router.add_post("/{hook}", lossy)
+    proxy_url = str((await aiohttp_server(proxy)).make_url("")).rstrip("/")
+    settings, _ = load_settings(ROOT)
+    sim = await aiohttp_client(make_sim_app(SimConfig.for_site(settings, proxy_url, partner_retries=3)))
+
+    answer = await post(sim, f"/sim/users/{USER}/messages", {"text": "배송 조회"})
+    await server.app[DISPATCHER].idle(5)
+
+    assert answer["opened"] and lost == {"/message": 0}
+    store = server.app[STORE]
+    assert [item.kind for item in store.inbox_of(USER)] == ["reference", "message"]
+    transcript = store.transcript(store.current_session(USER).id)
+    assert [e.text for e in transcript if e.direction == "in"] == ["배송 조회"]
 
 
 async def test_a_partner_that_does_not_answer_in_time_means_no_session(make_sim, partner):
@@ -459,6 +519,8 @@ def test_impossible_configuration_fails_at_construction():
         SimConfig(reference_order="sometime")
     with pytest.raises(ValueError, match="write"):
         SimConfig(paths={"end": "/end"})
+    with pytest.raises(ValueError, match="partner_retries"):
+        SimConfig(partner_retries=-1)
 
 
 # ---- the real client against the simulator ------------------------------------------------

@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                         help="send /reference before or after the first /message of a session (default before)")
     parser.add_argument("--expiry-seconds", type=float, default=30 * 86400, metavar="S",
                         help="user silence that ends a session (default 30 days)")
+    parser.add_argument("--partner-retries", type=_retries, default=0, metavar="N",
+                        help="send a webhook the partner fails (non-2xx, timeout) again up to N times, "
+                             "same body and serial (default 0)")
     parser.set_defaults(func=run)
 
 
@@ -40,6 +43,12 @@ def _base_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise argparse.ArgumentTypeError(f'"{value}" is not an http(s) URL like http://127.0.0.1:8080')
     return value.rstrip("/")
+
+
+def _retries(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) > 100:
+        raise argparse.ArgumentTypeError(f'"{value}" is not a number of retries from 0 to 100')
+    return int(value)
 
 
 def _sender_key(value: str) -> str:
@@ -51,7 +60,8 @@ def _sender_key(value: str) -> str:
 def sim_config(settings: Settings, args: argparse.Namespace) -> SimConfig:
     partner = args.partner or f"http://{settings.server.host}:{settings.server.port}"
     return SimConfig.for_site(settings, partner, sender_key=args.sender_key, reference_order=args.reference_order,
-                              expired_callback=not args.no_expired_callback, expiry_seconds=args.expiry_seconds)
+                              expired_callback=not args.no_expired_callback, expiry_seconds=args.expiry_seconds,
+                              partner_retries=args.partner_retries)
 
 
 def shown_partner(partner: str, path_prefix: str) -> str:

@@ -17,8 +17,8 @@ first):
 - ``POST /sim/clock`` ``{"advance": seconds}``
 - ``POST /sim/faults`` ``{"path": "write", "status": 500, "count": 3}`` and/or ``{"latency": 0.2}``
 
-A user action the partner fails to accept (non-2xx, timeout) answers 502 and, when it was
-meant to start a session, leaves no session behind (spec §2.5).
+A user action the partner fails to accept (non-2xx, timeout), after ``partner_retries`` resends,
+answers 502 and, when it was meant to start a session, leaves no session behind (spec §2.5).
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ class SimConfig:
     expired_callback: bool = True
     expiry_seconds: float = 30 * 86400
     partner_timeout: float = 3.0
+    partner_retries: int = 0
+    """Spec §2.5: Kakao's retry policy is unknown, so a call the partner fails (non-2xx, timeout,
+    unreachable) may be sent again this many times, the identical body with the same serial."""
     codes: ResultCodes = RESULT_CODES
     max_image_bytes: int = 5 * MB
     max_link_image_bytes: int = MB // 2
@@ -98,6 +101,8 @@ class SimConfig:
     def __post_init__(self) -> None:
         if self.reference_order not in ("before", "after"):
             raise ValueError('reference_order must be "before" or "after"')
+        if self.partner_retries < 0:
+            raise ValueError("partner_retries must be 0 or more")
         if not self.channels:
             raise ValueError("the simulator needs at least one channel")
         missing = set(_PARTNER_HANDLERS) - set(self.paths)
@@ -345,7 +350,16 @@ _PARTNER_HANDLERS: dict[str, Handler] = {
 
 
 async def _post_partner(app: web.Application, channel: Channel, path: str, body: dict) -> str | None:
-    """None when the partner accepted; otherwise why not, for the caller of the user action."""
+    """None when the partner accepted; otherwise why the last try failed, for the caller of the user action."""
+    error = None
+    for _ in range(1 + app[CONFIG].partner_retries):
+        error = await _post_partner_once(app, channel, path, body)
+        if error is None:
+            break
+    return error
+
+
+async def _post_partner_once(app: web.Application, channel: Channel, path: str, body: dict) -> str | None:
     url = channel.partner.rstrip("/") + path
     timeout = app[CONFIG].partner_timeout
     try:
