@@ -89,3 +89,32 @@ def test_a_batch_that_fails_to_commit_keeps_its_events_pending_and_the_desk_relo
         with store.batch():
             pass
     store.close()
+
+
+DAY = 86400.0
+
+
+def test_only_the_customers_own_messages_keep_the_session_from_expiring(tmp_path, holder):
+    now = {"t": 1_790_000_000.0}
+    started = now["t"]
+    with open_store(tmp_path / "triage.db") as store:
+        runtime = Runtime(store, holder, clock=lambda: now["t"])
+        runtime.process_batch([hello(runtime, "silent"), hello(runtime, "talking")])
+        silent = store.current_session("silent").id
+        now["t"] += DAY
+        runtime.process(runtime.accept("timer", "silent", "warned", {"session_id": silent, "stage": "warn"}))
+        runtime.process(hello(runtime, "talking", 1))
+        now["t"] += DAY
+        runtime.process(runtime.accept("reference", "silent", "late", {"session_id": "k-silent", "extra": "vip"}))
+        assert (store.current_session("silent").user_at, store.current_session("silent").updated_at) == (
+            started, started + 2 * DAY)
+
+        now["t"] = started + 30 * DAY + 1
+        runtime.process_batch(runtime.due_timers())
+
+        assert store.current_session("silent") is None
+        assert store.sessions_of("silent")[0].end_reason == "expired"
+        assert store.current_session("talking").user_at == started + DAY
+        now["t"] = started + 31 * DAY + 1
+        runtime.process_batch(runtime.due_timers())
+        assert store.current_session("talking") is None

@@ -33,7 +33,7 @@ def session(id: str = "s1", user_key: str = "u1", status: str = "bot", started_a
     values: dict[str, Any] = dict(
         id=id, user_key=user_key, kakao_session_id="170000123", status=status,
         state={"node": "main.welcome", "vars": {"주문번호": "A-1"}}, reference={"extra": "order-77"},
-        category="주문", started_at=started_at, updated_at=started_at)
+        category="주문", started_at=started_at, updated_at=started_at, user_at=started_at)
     return SessionRecord(**{**values, **changes})
 
 
@@ -107,6 +107,32 @@ def test_a_version_1_database_keeps_its_rows_and_ids_and_never_reuses_them(tmp_p
     assert {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
                                              "AND tbl_name = 'outbox' AND sql IS NOT NULL")} == {
         "outbox_by_user", "outbox_pending_by_due"}
+
+
+def test_a_version_2_database_keeps_its_sessions_which_learn_when_their_customer_last_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    with sqlite3.connect(path) as conn:
+        db = sqlite_utils.Database(conn)
+        store_module.MIGRATIONS[1](db)
+        store_module.MIGRATIONS[2](db)
+        db["meta"].insert({"key": "schema_version", "value": "2"})
+        for sid, status in (("talked", "agent"), ("tapped", "bot"), ("done", "ended")):
+            conn.execute("INSERT INTO sessions (id, user_key, kakao_session_id, status, state, reference, category, "
+                         "started_at, updated_at) VALUES (?, 'u1', '170000123', ?, '{}', '{}', '주문', 10.0, 90.0)",
+                         (sid, status))
+        conn.executemany("INSERT INTO transcript (session_id, direction, sender, kind, text, data, at) "
+                         "VALUES (?, ?, ?, 'text', 'hi', '{}', ?)",
+                         [("talked", "in", "user", 20.0), ("talked", "in", "user", 30.0),
+                          ("talked", "out", "agent", 90.0), ("tapped", "out", "bot", 11.0)])
+
+    with open_store(path) as migrated:
+        sessions = {s.id: s for s in migrated.sessions_of("u1")}
+        assert {sid: s.user_at for sid, s in sessions.items()} == {"talked": 30.0, "tapped": 10.0, "done": 10.0}
+        assert sessions["talked"] == session("talked", status="agent", state={}, reference={}, updated_at=90.0,
+                                             user_at=30.0)
+        assert [s.id for s in migrated.silent_sessions(before=31.0)] == ["tapped", "talked"]
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
 
 
 def test_reopening_keeps_everything(tmp_path: Path) -> None:
@@ -292,6 +318,23 @@ def test_closing_one_session_and_opening_the_next_is_one_change(store: SqliteSto
     store.commit(Commit(at=5.0, sessions=[closed], session=session("s2", started_at=5.0)))
     assert store.sessions_of("u1") == [closed, session("s2", started_at=5.0)]
     assert store.current_session("u1") == session("s2", started_at=5.0)
+
+
+def test_silent_sessions_are_the_open_ones_whose_customer_last_wrote_before_the_cutoff(store: SqliteStore) -> None:
+    store.commit(Commit(at=1.0, session=session("old", user_key="u1", user_at=5.0, updated_at=100.0)))
+    store.commit(Commit(at=1.0, session=session("older", user_key="u2", status="queue", user_at=3.0)))
+    store.commit(Commit(at=1.0, session=session("recent", user_key="u3", user_at=50.0)))
+    store.commit(Commit(at=1.0, session=session("ended", user_key="u4", status="ended", user_at=1.0)))
+
+    assert [s.id for s in store.silent_sessions(before=10.0)] == ["older", "old"]
+    assert [s.id for s in store.silent_sessions(before=10.0, limit=1)] == ["older"]
+    [plan] = store._conn.execute(f"EXPLAIN QUERY PLAN {store_module._SILENT}", (10.0, 500)).fetchall()
+    assert "USING INDEX sessions_silent" in plan[3]
+
+
+def test_a_session_built_without_the_customers_time_counts_from_its_start(store: SqliteStore) -> None:
+    store.commit(Commit(at=1.0, session=session("s1", started_at=4.0, user_at=None)))
+    assert store.get_session("s1").user_at == 4.0
 
 
 def test_user_text_with_broken_unicode_is_kept_readable(store: SqliteStore) -> None:

@@ -1,14 +1,26 @@
-"""Inactivity timers: a warning, then a polite end, while the bot waits for an idle user."""
+"""Inactivity timers: a warning, then a polite end, while the bot waits for an idle user; the quiet expiry
+30 days after the customer last wrote."""
 
 from __future__ import annotations
 
+import asyncio
+
+from handoff.desk_support import AGENTS, TOKENS, AgentClient
+from handoff.test_live_desk import escalate, said
+from handoff.test_live_rules import Clock
+from handoff.test_live_waiting import WEDNESDAY_10
 from triage.settings import Timers
 from triage.store import SessionRecord
 from triage.timers import due
 
+DAY = 86400
 
-def session(sid: str, status: str = "bot", idle: float = 0.0, warned: bool = False) -> SessionRecord:
-    return SessionRecord(sid, f"user-{sid}", "1", status, {"idle_warned": warned}, {}, None, 0.0, 1000.0 - idle)
+
+def session(sid: str, status: str = "bot", idle: float = 0.0, warned: bool = False,
+            silent: float | None = None) -> SessionRecord:
+    """``idle``: seconds since the session last changed; ``silent``: since the customer last wrote."""
+    return SessionRecord(sid, f"user-{sid}", "1", status, {"idle_warned": warned}, {}, None, 0.0, 1000.0 - idle,
+                         user_at=1000.0 - (idle if silent is None else silent))
 
 
 def stages(found) -> dict[str, str]:
@@ -30,6 +42,12 @@ def test_without_a_warning_the_end_counts_from_the_last_activity():
 def test_a_session_past_kakaos_thirty_days_is_expired_quietly():
     found = due([], [session("q", status="queue", idle=31 * 86400)], Timers(), 1000.0)
     assert stages(found) == {"q": "expire"}
+
+
+def test_an_expiry_fires_once_per_customer_silence_however_often_others_write():
+    before = due([], [session("q", status="agent", idle=3600, silent=31 * 86400)], Timers(), 1000.0)
+    after_the_agent_wrote = due([], [session("q", status="agent", idle=0, silent=31 * 86400)], Timers(), 1000.0)
+    assert before[0].dedupe_key == after_the_agent_wrote[0].dedupe_key
 
 
 def test_the_same_idle_period_fires_a_stage_once():
@@ -64,3 +82,43 @@ async def test_an_answer_after_the_warning_keeps_the_session(open_site, live):
 
     await customer.wait_for(lambda ms: any("주문·배송 문의" in (m["text"] or "") for m in ms))
     assert (await customer.session())["session"]["state"] == "ACTIVE"
+
+
+async def ticket_status(agent: AgentClient, ticket: str, wanted: str) -> str:
+    """The ticket's status once it is ``wanted``, or whatever it still is after a second."""
+    for _ in range(20):
+        status = (await agent.ok("GET", f"/conversations/{ticket}"))["ticket"]["status"]
+        if status == wanted:
+            break
+        await asyncio.sleep(0.05)
+    return status
+
+
+async def test_an_agent_writing_daily_does_not_keep_a_silent_customers_session_past_kakaos_thirty_days(
+        open_site, live):
+    clock = Clock(WEDNESDAY_10)
+    stack = await live(open_site(AGENTS), timer_interval=0.05, clock=clock, heartbeat=0.1)
+    kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
+    await kim.online("kim")
+    silent, talking = stack.user("silent"), stack.user("talking")
+    for customer in (silent, talking):
+        await escalate(customer)
+        await customer.wait_for(said("김상담님이 연결되었어요"))
+    quiet, answered = [await kim.ticket_of(customer.user_key) for customer in (silent, talking)]
+    started = clock.now
+
+    for day in range(1, 30):
+        clock.now = started + day * DAY
+        for ticket in (quiet, answered):
+            await kim.ok("POST", f"/conversations/{ticket}/messages", {"text": f"{day}일째 확인 중이에요"})
+        if day == 20:
+            await talking.say("네, 기다릴게요")
+            await talking.wait_for(said("20일째 확인 중이에요"))
+    clock.now = started + 30 * DAY + 1
+
+    assert await ticket_status(kim, quiet, "closed") == "closed"
+    assert await ticket_status(kim, answered, "closed") == "assigned"
+    closed = await kim.events("closed")
+    assert [(e["data"]["ticket_id"], e["data"]["reason"]) for e in closed] == [(quiet, "expired")]
+    clock.now = started + 50 * DAY + 1
+    assert await ticket_status(kim, answered, "closed") == "closed"

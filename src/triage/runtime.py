@@ -40,6 +40,8 @@ class Plan:
 
     ``touched`` holds other customers' sessions the event changed (the next in line got an
     agent); ``desk`` is the handoff desk's staged queue change, adopted in ``after_commit``.
+    ``customer_wrote`` marks the customer's own message, the one thing that extends the 상담톡
+    session: the commit stamps the session's ``user_at`` with it.
     """
 
     content: Content
@@ -56,6 +58,7 @@ class Plan:
     desk: Any = None
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     end_reason: str | None = None
+    customer_wrote: bool = False
 
 
 class Handoffs(Protocol):
@@ -166,6 +169,7 @@ class Runtime:
         kakao_session = payload.get("session_id")
         if plan.session is None or _other_kakao_session(plan.session, kakao_session):
             self._start(plan, kakao_session, Reference(extra=payload.get("extra") or ""))
+        plan.customer_wrote = True
         kind = payload.get("type") or "text"
         text = payload.get("text")
         shown = text if kind == "text" else MEDIA_LABELS.get(kind, f"[{kind}]")
@@ -227,7 +231,7 @@ class Runtime:
         timers = self.content().settings.timers
         shortest = min((t for t in (timers.bot_warn, timers.bot_end) if t), default=None)
         bot_idle = self.store.idle_sessions(("bot",), now - shortest) if shortest else []
-        stale = self.store.idle_sessions(("new", "bot", "queue", "agent"), now - KAKAO_SESSION_SECONDS)
+        stale = self.store.silent_sessions(now - KAKAO_SESSION_SECONDS)
         found = [*due(bot_idle, stale, timers, now), *self.desk.due(now)]
         items = [self.accept("timer", d.user_key, d.dedupe_key, {"session_id": d.session_id, "stage": d.stage})
                  for d in found]
@@ -255,7 +259,7 @@ class Runtime:
                         last_category=plan.user.last_category)
         plan.state = new_state(session_id, info, now_dt)
         plan.session = SessionRecord(session_id, plan.user.user_key, kakao_session, plan.state.owner,
-                                     {}, _reference_dict(reference), None, plan.now, plan.now)
+                                     {}, _reference_dict(reference), None, plan.now, plan.now, user_at=plan.now)
         plan.user = replace(plan.user, sessions=plan.user.sessions + 1)
         plan.events.append(self._event(plan, "session_start", {"extra": reference.extra, "returning": info.returning}))
         self.step(plan, Start(reference))
@@ -339,7 +343,7 @@ class Runtime:
             state = plan.state
             status = "ended" if session.status == "ended" else state.owner
             session = replace(session, state=state.to_dict(), category=state.category, status=status,
-                              updated_at=plan.now)
+                              updated_at=plan.now, user_at=plan.now if plan.customer_wrote else session.user_at)
             plan.user = replace(plan.user, last_category=state.category or plan.user.last_category)
         tickets = list(plan.desk.rows.values()) if plan.desk is not None else []
         events = [NewEvent(e.kind, e.session_id, e.user_key, mask_data(e.data), e.at) for e in plan.events]

@@ -29,7 +29,7 @@ import sqlite_utils
 
 from triage.json_encoding import dumps, loads_ours
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 PAGE_SIZE = 2048
 """For a new database; an existing one keeps the page size it was created with.
@@ -94,6 +94,11 @@ class SessionRecord:
     updated_at: float
     ended_at: float | None = None
     end_reason: str | None = None
+    user_at: float | None = None
+    """When the customer last wrote (or tapped to start): 상담톡 keeps a session 30 days from
+    then, and nothing else extends it, while ``updated_at`` moves with every change (an agent's
+    message, the bot's warning). None, on a record built by hand, is stored as ``started_at``:
+    every session starts with something the customer did."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +238,7 @@ class Store(Protocol):
     def get_session(self, session_id: str) -> SessionRecord | None: ...
     def sessions_of(self, user_key: str) -> list[SessionRecord]: ...
     def idle_sessions(self, statuses: Sequence[str], before: float, limit: int = 500) -> list[SessionRecord]: ...
+    def silent_sessions(self, before: float, limit: int = 500) -> list[SessionRecord]: ...
     def commit(self, commit: Commit) -> list[int]: ...
     def due_outbox(self, now: float, limit: int = 100) -> list[OutboxItem]: ...
     def pending_outbox(self, after_id: int = 0, limit: int = 1000) -> list[OutboxItem]: ...
@@ -342,7 +348,25 @@ def _never_reuse_ids_v2(db: sqlite_utils.Database) -> None:
         conn.execute(index)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _create_v1, 2: _never_reuse_ids_v2}
+def _customer_time_v3(db: sqlite_utils.Database) -> None:
+    """Sessions keep when their customer last wrote (``user_at``), and open ones are indexed by it.
+
+    상담톡 ends a session 30 days after the customer's last message; agents' messages do not
+    extend it. The local expiry used ``updated_at``, which every change moves, so a conversation
+    an agent kept writing to stayed open here (queue, desk, reports) after 상담톡 had closed it.
+    A session written before this step gets its customer's last message in the transcript, or
+    its start when the transcript holds none (erased, or never written). The index leaves ended
+    sessions out: the expiry never looks at them, and most sessions are ended.
+    """
+    conn = db.conn
+    conn.execute('ALTER TABLE "sessions" ADD COLUMN "user_at" REAL')
+    conn.execute('UPDATE "sessions" SET "user_at" = COALESCE((SELECT MAX(at) FROM transcript '
+                 "WHERE session_id = sessions.id AND direction = 'in' AND sender = 'user'), started_at)")
+    conn.execute("CREATE INDEX sessions_silent ON sessions(user_at) WHERE status != 'ended'")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
+    1: _create_v1, 2: _never_reuse_ids_v2, 3: _customer_time_v3}
 """Version -> the step that brings a database from the version before up to it."""
 
 
@@ -441,7 +465,7 @@ def _clean(text: str | None) -> str | None:
 _INBOX = "id, user_key, kind, dedupe_key, payload, received_at"
 _USER = "user_key, first_seen, last_seen, sessions, last_category, blocked"
 _SESSION = ("id, user_key, kakao_session_id, status, state, reference, category, started_at, "
-            "updated_at, ended_at, end_reason")
+            "updated_at, ended_at, end_reason, user_at")
 _OUTBOX = ("id, user_key, session_id, kind, serial, body, attempts, next_attempt_at, status, "
            "last_error, created_at")
 _TRANSCRIPT = "session_id, direction, sender, kind, text, data, at"
@@ -483,11 +507,11 @@ _UPSERT_USER = (
     "first_seen = excluded.first_seen, last_seen = excluded.last_seen, sessions = excluded.sessions, "
     "last_category = excluded.last_category, blocked = excluded.blocked")
 _UPSERT_SESSION = (
-    f"INSERT INTO sessions({_SESSION}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+    f"INSERT INTO sessions({_SESSION}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
     "user_key = excluded.user_key, kakao_session_id = excluded.kakao_session_id, status = excluded.status, "
     "state = excluded.state, reference = excluded.reference, category = excluded.category, "
     "started_at = excluded.started_at, updated_at = excluded.updated_at, ended_at = excluded.ended_at, "
-    "end_reason = excluded.end_reason")
+    "end_reason = excluded.end_reason, user_at = excluded.user_at")
 _INSERT_INBOX = "INSERT OR IGNORE INTO inbox(user_key, kind, dedupe_key, payload, received_at) VALUES (?, ?, ?, ?, ?)"
 _INSERT_TRANSCRIPT = f"INSERT INTO transcript({_TRANSCRIPT}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _INSERT_OUTBOX = ("INSERT INTO outbox(user_key, session_id, kind, serial, body, attempts, next_attempt_at, "
@@ -503,6 +527,8 @@ _UPSERT_AGENT = (
     "presence = excluded.presence, max_concurrent = excluded.max_concurrent, updated_at = excluded.updated_at")
 _CURRENT = ("SELECT {} FROM sessions WHERE user_key = ? AND status != 'ended' "
             "ORDER BY started_at DESC, rowid DESC LIMIT 1")
+_SILENT = f"SELECT {_SESSION} FROM sessions WHERE status != 'ended' AND user_at < ? ORDER BY user_at LIMIT ?"
+"""Served by the partial index ``sessions_silent``, whose condition it repeats word for word."""
 _FINISH = ("UPDATE outbox SET attempts = attempts + 1, status = ?, last_error = ?, done_at = ?, response = ? "
            "WHERE id = ? AND status = 'pending'")
 _DUE_HEADS = (
@@ -684,6 +710,11 @@ class SqliteStore:
             "ORDER BY updated_at LIMIT ?", (*statuses, before, limit))
         return [_session(row) for row in rows]
 
+    def silent_sessions(self, before: float, limit: int = 500) -> list[SessionRecord]:
+        """Open sessions whose customer has not written since ``before``, longest silent first
+        (the local expiry: 상담톡 has closed them)."""
+        return [_session(row) for row in self._conn.execute(_SILENT, (before, limit))]
+
     # -- the one write per processed event -----------------------------------------------------
 
     def commit(self, commit: Commit) -> list[int]:
@@ -705,7 +736,8 @@ class SqliteStore:
             sessions = [*commit.sessions, *([commit.session] if commit.session else [])]
             _write_rows(conn, _UPSERT_SESSION, [
                 (s.id, s.user_key, s.kakao_session_id, s.status, _dump(s.state), _dump(s.reference), s.category,
-                 s.started_at, s.updated_at, s.ended_at, s.end_reason) for s in sessions])
+                 s.started_at, s.updated_at, s.ended_at, s.end_reason,
+                 s.started_at if s.user_at is None else s.user_at) for s in sessions])
             _write_rows(conn, _INSERT_TRANSCRIPT, [
                 (t.session_id, t.direction, t.sender, t.kind, _clean(t.text), _dump(t.data), t.at)
                 for t in commit.transcript])

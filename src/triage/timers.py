@@ -5,10 +5,13 @@ reminder and then a polite end if the user has left; with an agent, a warning to
 (the agent is notified too) and then an auto-close. These count from the customer's last
 message, not from the last stage, so "queue_end: 1800" means half an hour of silence.
 
-Kakao keeps a session 30 days after the user's last message; a bot that waits that long
-for an answer keeps a dead conversation in every report. Sites set ``timers.bot_warn``
-(idle seconds before "3분 뒤 상담이 종료돼요") and ``timers.bot_end`` (seconds after the
-warning, or after the last activity when there is no warning, before a polite end).
+Kakao keeps a session 30 days after the user's last message, whoever else writes meanwhile,
+so the quiet local expiry counts from the customer's last message (``user_at``) alone. A bot
+that waits that long for an answer keeps a dead conversation in every report. Sites set
+``timers.bot_warn`` (idle seconds before "3분 뒤 상담이 종료돼요") and ``timers.bot_end``
+(seconds after the warning, or after the last activity when there is no warning, before a
+polite end). These count from the session's last change (``updated_at``): while the bot owns a
+session only the customer and the bot change it, and the warning itself must restart the count.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ class Due:
 
     @property
     def dedupe_key(self) -> str:
-        """One timer per stage per idle period: a new message moves ``updated_at``."""
-        return f"timer:{self.session.id}:{self.stage}:{self.session.updated_at!r}"
+        """One timer per stage per idle period: a new message moves what the stage counts from."""
+        since = self.session.user_at if self.stage == "expire" else self.session.updated_at
+        return f"timer:{self.session.id}:{self.stage}:{since!r}"
 
     @property
     def session_id(self) -> str:
@@ -95,7 +99,7 @@ def bot_stage(session: SessionRecord, timers: Timers, now: float) -> str | None:
 
 def due(bot_idle: Iterable[SessionRecord], stale: Iterable[SessionRecord], timers: Timers, now: float) -> list[Due]:
     """``bot_idle``: bot-owned sessions idle past the shortest timer; ``stale``: open sessions
-    idle past Kakao's own lifetime, which Kakao has certainly closed."""
+    whose customer has been silent past Kakao's own lifetime, which Kakao has certainly closed."""
     found = {s.id: Due(s, "expire") for s in stale}
     for session in bot_idle:
         stage = bot_stage(session, timers, now)
