@@ -101,9 +101,9 @@ def test_the_child_is_told_the_servers_effective_database_and_kakao_url():
 
 @pytest.fixture
 async def kakao() -> AsyncIterator[tuple[str, list]]:
-    """A loopback 상담톡 that records each write's serial; it has no session for serials starting with "gone"
-    and holds serials starting with "slow" for a minute. It also takes agent webhooks at /hook, recording
-    each as (timestamp, signature, body)."""
+    """A loopback 상담톡 that records each write's serial; it has no session for serials starting with "gone",
+    is unavailable (503) for serials starting with "down" and holds serials starting with "slow" for a minute.
+    It also takes agent webhooks at /hook, recording each as (timestamp, signature, body)."""
     seen: list = []
 
     async def chat_write(request: web.Request) -> web.Response:
@@ -111,6 +111,8 @@ async def kakao() -> AsyncIterator[tuple[str, list]]:
         seen.append(serial)
         if serial.startswith("slow"):
             await asyncio.sleep(60)
+        if serial.startswith("down"):
+            return web.json_response({"code": "9999", "message": "SystemException"}, status=503)
         return web.json_response(GONE if serial.startswith("gone") else {"code": "0"})
 
     async def hook(request: web.Request) -> web.Response:
@@ -160,9 +162,10 @@ async def spawned(root: Path, db: Path, kakao_url: str) -> AsyncIterator[tuple[s
         process.wait()
 
 
-def row(item_id: int, serial: str, user_key: str = "u1", session_id: str = "s1") -> OutboxItem:
+def row(item_id: int, serial: str, user_key: str = "u1", session_id: str = "s1",
+        created_at: float = 0.0) -> OutboxItem:
     body = {"serial_number": serial, "message": serial}
-    return OutboxItem(item_id, user_key, session_id, "write", serial, body, 0, 0.0, "pending", None, 0.0)
+    return OutboxItem(item_id, user_key, session_id, "write", serial, body, 0, 0.0, "pending", None, created_at)
 
 
 async def until(condition, timeout: float = 10.0) -> None:
@@ -216,6 +219,19 @@ async def test_no_session_is_reported_as_the_store_calls_and_then_closed(tmp_pat
     assert "never" not in kakao[1]
 
 
+async def test_the_deliverer_retries_for_retry_for_from_triage_yaml_counted_from_when_each_row_was_written(
+        tmp_path, kakao):
+    root = copy_site(tmp_path / "site", {"kakao": {"retry_for": 3600}})
+    async with spawned(root, tmp_path / "triage.db", kakao[0]) as (_, server):
+        server.send(row(1, "down-old", "u1", created_at=time.time() - 3601),
+                    row(2, "down-new", "u2", created_at=time.time()))
+        await until(lambda: {r.args["item_id"] for r in server.reports} == {1, 2})
+
+    reports = {r.args["item_id"]: r for r in server.reports}
+    assert reports[1].kind == "failed" and reports[1].args["error"].startswith("gave up after 1 attempts in 36")
+    assert reports[2].kind == "retry" and "SystemException" in reports[2].args["error"]
+
+
 async def test_a_malformed_row_is_skipped_and_the_next_one_delivered(tmp_path, kakao):
     async with spawned(REPO, tmp_path / "triage.db", kakao[0]) as (process, server):
         server.channel.send(b'{"row": {"id": "one"}}\n\xff\n')
@@ -250,6 +266,16 @@ def test_deliver_refuses_a_broken_site_with_its_problems(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "the content has errors" in out and "flows/main.yaml:8:" in out
+
+
+def test_deliver_refuses_a_triage_yaml_that_still_sets_max_attempts_and_names_retry_for(tmp_path, capsys):
+    root = copy_site(tmp_path / "site", {"kakao": {"max_attempts": 8}})
+    with socket_fd() as fd:
+        code = main(["deliver", "--root", str(root), "--db", str(tmp_path / "t.db"), "--channel-fd", fd])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert '"max_attempts" is no longer a setting' in out and '"retry_for"' in out and "Traceback" not in out
 
 
 def test_deliver_needs_a_database_file(capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from collections import Counter
@@ -22,7 +23,7 @@ OK = Delivery("ok", 200, "0", "delivered", {"code": 0})
 UNAVAILABLE = Delivery("retry", 503, None, "Service Unavailable")
 NO_SESSION = Delivery("no_session", 200, "-803", "NoActiveSessionException")
 BAD_SENDER = Delivery("failed", 200, "-501", "InvalidSenderException(senderKey: x)")
-FAST = RetryPolicy(base_delay=0.01, max_delay=0.2, max_attempts=5)
+FAST = RetryPolicy(base_delay=0.01, max_delay=0.2)
 
 
 class Ceiling(random.Random):
@@ -78,8 +79,8 @@ def write(serial: str, user_key: str = "u1", session_id: str | None = "s1", not_
                      not_before)
 
 
-def enqueue(store: SqliteStore, *rows: NewOutbox) -> list[int]:
-    return store.commit(Commit(at=time.time(), outbox=list(rows)))
+def enqueue(store: SqliteStore, *rows: NewOutbox, at: float | None = None) -> list[int]:
+    return store.commit(Commit(at=time.time() if at is None else at, outbox=list(rows)))
 
 
 def statuses(store: SqliteStore, user_key: str = "u1") -> dict[str | None, str]:
@@ -124,21 +125,45 @@ def test_backoff_waits_at_least_what_the_server_asked_but_no_longer_than_the_cap
     assert policy.delay(1, 86_400.0, random.Random(1)) == 60.0
 
 
-def item(attempts: int = 0) -> OutboxItem:
-    return OutboxItem(1, "u1", "s1", "write", "x1", {"serial_number": "x1"}, attempts, 0.0, "pending", None, 0.0)
+def item(attempts: int = 0, created_at: float = 0.0) -> OutboxItem:
+    return OutboxItem(1, "u1", "s1", "write", "x1", {"serial_number": "x1"}, attempts, 0.0, "pending", None,
+                      created_at)
 
 
 @pytest.mark.parametrize("delivery, attempts, expected", [
     (OK, 0, Delivered({"code": 0})),
     (UNAVAILABLE, 0, RetryAt(100.2, "HTTP 503 Service Unavailable")),
     (UNAVAILABLE, 2, RetryAt(100.8, "HTTP 503 Service Unavailable")),
-    (UNAVAILABLE, 7, GiveUp("gave up after 8 attempts: HTTP 503 Service Unavailable")),
+    (UNAVAILABLE, 7, RetryAt(125.6, "HTTP 503 Service Unavailable")),
     (NO_SESSION, 0, GiveUp("no session: HTTP 200 code -803 NoActiveSessionException", no_session=True)),
     (BAD_SENDER, 0, GiveUp("HTTP 200 code -501 InvalidSenderException(senderKey: x)")),
     (Delivery("maybe", None, None, "?"), 0, GiveUp('unknown outcome "maybe": ?')),
-], ids=["ok", "retry", "third-retry", "last-retry", "no-session", "failed", "unknown"])
+], ids=["ok", "retry", "third-retry", "eighth-retry", "no-session", "failed", "unknown"])
 def test_each_outcome_leads_to_one_next_step(delivery: Delivery, attempts: int, expected: Any) -> None:
     assert next_step(item(attempts), delivery, 100.0, RetryPolicy(), Ceiling()) == expected
+
+
+def test_by_default_a_row_is_retried_for_the_30_days_a_kakao_session_can_live() -> None:
+    thirty_days = 30 * 86400.0
+    assert RetryPolicy().retry_for == thirty_days
+    assert isinstance(next_step(item(10_000), UNAVAILABLE, thirty_days - 1, RetryPolicy(), Ceiling()), RetryAt)
+    assert isinstance(next_step(item(10_000), UNAVAILABLE, thirty_days, RetryPolicy(), Ceiling()), GiveUp)
+
+
+def test_a_row_is_retried_however_many_attempts_it_takes_until_retry_for_has_passed_since_it_was_written() -> None:
+    hour = RetryPolicy(max_delay=60.0, retry_for=3600.0)
+    written = item(attempts=1000, created_at=5000.0)
+    assert next_step(written, UNAVAILABLE, 8000.0, hour, Ceiling()) == RetryAt(8060.0, "HTTP 503 Service Unavailable")
+    assert next_step(written, UNAVAILABLE, 8590.0, hour, Ceiling()) == RetryAt(8600.0, "HTTP 503 Service Unavailable")
+    assert next_step(written, UNAVAILABLE, 8600.0, hour, Ceiling()) == GiveUp(
+        "gave up after 1001 attempts in 3600s: HTTP 503 Service Unavailable")
+
+
+def test_the_time_limit_does_not_touch_answers_that_are_final_anyway() -> None:
+    expired = item(created_at=0.0)
+    late, policy = 10 * 86400.0, RetryPolicy(retry_for=60.0)
+    assert next_step(expired, OK, late, policy, Ceiling()) == Delivered({"code": 0})
+    assert next_step(expired, NO_SESSION, late, policy, Ceiling()).no_session
 
 
 def test_a_far_side_error_message_is_cut_to_a_readable_length() -> None:
@@ -226,14 +251,29 @@ async def test_a_permanent_failure_is_recorded_and_the_users_next_message_still_
     assert "InvalidSenderException" in store.outbox_of("u1")[0].last_error
 
 
-async def test_after_the_last_attempt_the_message_fails_and_the_next_one_goes(store: SqliteStore) -> None:
-    enqueue(store, write("x1"), write("x2"))
-    far = FarSide(script={"x1": [UNAVAILABLE] * 10})
-    async with running(OutboxWorker(store, far, on_no_session=ignore, policy=FAST)) as worker:
+async def test_a_message_still_refused_once_retry_for_has_passed_fails_and_the_next_one_goes(
+        store: SqliteStore) -> None:
+    minutes = itertools.count(1_000_000, 60).__next__  # each reading a minute on: every backoff is over at once
+    enqueue(store, write("x1"), write("x2"), at=minutes())
+    far = FarSide(script={"x1": [UNAVAILABLE] * 1000})
+    ten_minutes = RetryPolicy(base_delay=0.01, max_delay=60.0, retry_for=600.0)
+    async with running(OutboxWorker(store, far, on_no_session=ignore, clock=minutes, policy=ten_minutes)) as worker:
         assert await worker.drain(2.0)
-    assert far.serials() == ["x1"] * FAST.max_attempts + ["x2"]
+    tries = far.serials().count("x1")
+    assert far.serials() == ["x1"] * tries + ["x2"] and tries > 1
     assert statuses(store) == {"x1": "failed", "x2": "delivered"}
-    assert store.outbox_of("u1")[0].last_error.startswith(f"gave up after {FAST.max_attempts} attempts")
+    assert store.outbox_of("u1")[0].last_error.startswith(f"gave up after {tries} attempts in ")
+
+
+async def test_an_outage_longer_than_any_count_of_quick_retries_only_delays_the_users_messages(
+        store: SqliteStore) -> None:
+    minutes = itertools.count(1_000_000, 60).__next__
+    enqueue(store, write("x1"), write("x2"), at=minutes())
+    far = FarSide(script={"x1": [UNAVAILABLE] * 100})
+    async with running(OutboxWorker(store, far, on_no_session=ignore, clock=minutes, policy=FAST)) as worker:
+        assert await worker.drain(2.0)
+    assert far.serials() == ["x1"] * 101 + ["x2"]
+    assert statuses(store) == {"x1": "delivered", "x2": "delivered"}
 
 
 @pytest.mark.parametrize("asynchronous", [True, False], ids=["async-callback", "plain-callback"])

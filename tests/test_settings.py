@@ -96,3 +96,22 @@ def test_a_bad_path_prefix_or_network_is_a_problem_on_its_line():
     _, problems = parsed("server:\n  allow_ips:\n    - 10.1.2.0/24\n    - kakao\n  trusted_proxies: [10.0.0.300]\n")
     assert [p.split(" ", 1)[0] for p in problems] == ["triage.yaml:4:", "triage.yaml:5:"]
     assert '"kakao" in allow_ips is not an IP address' in problems[0]
+
+
+def test_kakao_retry_for_is_seconds_and_defaults_to_the_30_days_a_session_lives():
+    settings, problems = parsed("kakao:\n  retry_for: 3600\n")
+    assert problems == [] and settings.kakao.retry_for == 3600.0
+    assert parsed("")[0].kakao.retry_for == 30 * 86400
+
+
+def test_a_retry_for_of_zero_or_less_is_a_problem_and_the_default_stays():
+    settings, problems = parsed("kakao:\n  retry_for: 0\n")
+    assert problems == ['triage.yaml:2: "retry_for" must be a number of seconds above 0']
+    assert settings.kakao.retry_for == 30 * 86400
+
+
+def test_the_retired_max_attempts_is_an_error_that_names_retry_for():
+    _, problems = parsed("kakao:\n  timeout: 5\n  max_attempts: 8\n")
+    assert len(problems) == 1
+    assert problems[0].startswith('triage.yaml:3: "max_attempts" is no longer a setting: ')
+    assert '"retry_for"' in problems[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -10,11 +11,15 @@ from email.utils import format_datetime
 import aiohttp
 import pytest
 
+from triage.delivery import outbox_deliver
 from triage.flows.session import EndSession, SendButtons, SendText
+from triage.handoff.webhooks import WebhookConfig
 from triage.kakao.client import Delivery, KakaoClient, UploadError, classify, parse_retry_after
 from triage.kakao.protocol import RESULT_CODES
 from triage.kakao.render import OutboundCall, block_call, end_with_bot_call, render_actions
+from triage.outbox import OutboxWorker, RetryPolicy
 from triage.settings import KAKAO_PATHS, KakaoSettings
+from triage.store import Commit, NewOutbox, open_store
 
 BASE = "https://relay.example.test"
 HEADERS = {"HT-Client-Id": "client-1", "HT-Client-Secret": "s3cret"}
@@ -145,6 +150,34 @@ def test_retry_after_as_seconds_or_http_date():
     assert parse_retry_after(later, now.timestamp()) == 30.0
     assert parse_retry_after("-3", 0) == 0.0
     assert parse_retry_after("soon", 0) is None and parse_retry_after(None, 0) is None
+
+
+# ---- through the outbox ---------------------------------------------------------------------
+
+
+async def test_a_relay_down_far_longer_than_25_seconds_delays_the_replies_and_each_is_delivered_once(relay):
+    """The old policy gave up after 8 attempts, about 25 s; here the relay is down for 20 minutes."""
+    text, menu, _ = calls()
+    relay.post(BASE + "/v1/chat/write", status=503, body="relay restarting", repeat=20)
+    relay.post(BASE + "/v1/chat/write", payload={"code": "0"}, repeat=2)
+    minutes = itertools.count(1_000_000, 60).__next__  # each reading a minute on: every backoff is over at once
+    with open_store(":memory:") as store:
+        written = minutes()
+        store.commit(Commit(at=written, outbox=[NewOutbox(USER, "s1", c.kind, c.body["serial_number"], c.body, 0.0)
+                                                 for c in (text, menu)]))
+        async with aiohttp.ClientSession() as http:
+            deliver = outbox_deliver(http, KakaoClient(SETTINGS, http, sender_key=SENDER), WebhookConfig)
+            worker = OutboxWorker(store, deliver, on_no_session=lambda item: None, clock=minutes,
+                                  policy=RetryPolicy())
+            task = asyncio.create_task(worker.run())
+            assert await worker.drain(5.0)
+            await worker.stop()
+            await task
+        rows = store.outbox_of(USER)
+
+    assert [r.kwargs["json"]["serial_number"] for r in sent(relay, "/v1/chat/write")] == ["s-1"] * 21 + ["s-2"]
+    assert [(r.status, r.attempts) for r in rows] == [("delivered", 21), ("delivered", 1)]
+    assert minutes() - written > 20 * 60
 
 
 # ---- uploads ----------------------------------------------------------------------------
