@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -124,9 +125,71 @@ async def test_invalid_sender_fails_for_good(client, relay):
 
 
 async def test_a_client_error_without_a_body_fails(client, relay):
-    relay.post(BASE + "/v1/chat/write", status=401, body="nope")
+    relay.post(BASE + "/v1/chat/write", status=404, body="nope")
     delivery = await client.send(calls()[0])
-    assert (delivery.outcome, delivery.status, delivery.message) == ("failed", 401, "HTTP 401")
+    assert (delivery.outcome, delivery.status, delivery.message) == ("failed", 404, "HTTP 404")
+
+
+async def test_a_request_timeout_is_transient(client, relay):
+    relay.post(BASE + "/v1/chat/write", status=408, body="Request Timeout")
+    delivery = await client.send(calls()[0])
+    assert (delivery.outcome, delivery.status) == ("retry", 408)
+
+
+@pytest.mark.parametrize("status", [200, 400])
+async def test_kakao_unreachable_behind_the_relay_is_transient(client, relay, status):
+    """Nexus result code "400": the relay is up but could not reach the Kakao server (spec §4.10)."""
+    answer = {"code": "400", "message": "could not reach Kakao server"}
+    relay.post(BASE + "/v1/chat/write", status=status, payload=answer)
+    delivery = await client.send(calls()[0])
+    assert (delivery.outcome, delivery.code, delivery.message) == ("retry", "400", "could not reach Kakao server")
+
+
+@pytest.mark.parametrize("status, answer, why", [
+    (401, {"body": "Unauthorized"}, "credentials refused: HTTP 401"),
+    (403, {"body": "Forbidden"}, "credentials refused: HTTP 403"),
+    (200, {"payload": RESULT_CODES.unauthorized.body("missing or wrong credentials")},
+     "credentials refused: UnauthorizedException(missing or wrong credentials)"),
+])
+async def test_refused_credentials_are_retried_and_logged_as_an_error_naming_the_cause(
+        client, relay, caplog, status, answer, why):
+    relay.post(BASE + "/v1/chat/write", status=status, **answer)
+    with caplog.at_level(logging.ERROR, "triage.kakao.client"):
+        delivery = await client.send(calls()[0])
+    assert (delivery.outcome, delivery.status, delivery.message) == ("retry", status, why)
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR
+    assert "refused our credentials for write" in record.getMessage() and "kakao.headers" in record.getMessage()
+
+
+async def test_a_blocked_user_answered_with_403_still_closes_the_conversation(client, relay, caplog):
+    relay.post(BASE + "/v1/chat/write", status=403, payload=RESULT_CODES.blocked_user.body("Ab3dEf6hIj9k"))
+    delivery = await client.send(calls()[0])
+    assert delivery.outcome == "no_session" and not caplog.records
+
+
+@pytest.mark.parametrize("kind", ["write", "end", "end_with_bot", "block"])
+@pytest.mark.parametrize("answer", [
+    {"body": "<html><body>Welcome to nginx!</body></html>", "content_type": "text/html"},
+    {"payload": {"result": "ok"}},
+    {"payload": ["0"]},
+    {"status": 204},
+], ids=["html", "json-without-code", "not-an-object", "no-content"])
+async def test_a_success_status_without_a_result_code_is_not_taken_for_delivered(client, relay, kind, answer):
+    """Every 상담톡 call answers with a code (spec §4.1, §4.5-4.7); a misrouted base_url answers 200 without one."""
+    relay.post(BASE + KAKAO_PATHS[kind], **{"status": 200, **answer})
+    delivery = await client.send(OutboundCall(kind, {"user_key": USER, "sender_key": SENDER}))
+    assert (delivery.outcome, delivery.code) == ("retry", None)
+    assert delivery.response is None or "code" not in delivery.response
+
+
+async def test_a_write_retried_after_an_answer_without_a_code_counts_once_delivered_as_a_duplicate(client, relay):
+    relay.post(BASE + "/v1/chat/write", status=200, body="<html>maintenance</html>")
+    relay.post(BASE + "/v1/chat/write", payload=RESULT_CODES.duplicate_serial.body("s-1"))
+    call = calls()[0]
+    assert (await client.send(call)).outcome == "retry"
+    assert (await client.send(call)).outcome == "ok"
+    assert [r.kwargs["json"]["serial_number"] for r in sent(relay, "/v1/chat/write")] == ["s-1", "s-1"]
 
 
 async def test_an_unconfigured_kind_fails_without_a_request(client, relay):
@@ -136,12 +199,17 @@ async def test_an_unconfigured_kind_fails_without_a_request(client, relay):
 
 
 @pytest.mark.parametrize("status, payload, outcome", [
-    (200, {"code": "0000"}, "ok"), (200, {"code": 200}, "ok"), (204, None, "ok"),
+    (200, {"code": "0000"}, "ok"), (200, {"code": 200}, "ok"), (204, None, "retry"), (200, {}, "retry"),
     (200, {"code": "9999", "message": "SystemException"}, "retry"), (400, {"code": "-804"}, "failed"),
-    (500, {"code": "0"}, "ok"),
+    (500, {"code": "0"}, "ok"), (408, None, "retry"), (200, {"code": 400}, "retry"), (403, None, "retry"),
 ])
 def test_classify(status, payload, outcome):
     assert classify(status, payload).outcome == outcome
+
+
+def test_an_answer_without_a_code_is_judged_by_the_caller_when_it_does_not_need_one():
+    assert classify(200, {"file": "https://dn-m.talk.kakao.com/f/1"}, needs_code=False).outcome == "ok"
+    assert classify(200, None, needs_code=False).outcome == "ok"
 
 
 def test_retry_after_as_seconds_or_http_date():
@@ -214,6 +282,18 @@ async def test_an_upload_that_never_arrives_says_it_may_be_retried(client, relay
     with pytest.raises(UploadError) as caught:
         await client.upload_file(b"data", "a.pdf")
     assert caught.value.delivery.outcome == "retry"
+
+
+async def test_a_v1_file_upload_answer_without_a_code_is_accepted_for_its_url(client, relay):
+    """Spec §4.8 documents no code for the v1 file upload; the URL is what proves the upload."""
+    relay.post(BASE + "/v1/file/upload", payload={"file": "https://dn-m.talk.kakao.com/f/2", "name": "a.pdf", "size": 4})
+    assert (await client.upload_file(b"data", "a.pdf"))["url"] == "https://dn-m.talk.kakao.com/f/2"
+
+
+async def test_an_upload_answered_with_an_html_page_is_an_error(client, relay):
+    relay.post(BASE + "/v1/image/upload", status=200, body="<html>welcome</html>", content_type="text/html")
+    with pytest.raises(UploadError, match="not JSON"):
+        await client.upload_image(b"x", "a.jpg", "image/jpeg")
 
 
 async def test_file_upload_returns_url_name_and_size(client, relay):

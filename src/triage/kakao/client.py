@@ -2,7 +2,8 @@
 
 Retrying belongs to the durable outbox, not here: a retry loop in memory would lose its place
 on restart. So ``send`` makes exactly one attempt, never raises for network trouble, and says
-whether to try again (timeouts, 5xx, 429 with its Retry-After), give up, or close the local
+whether to try again (timeouts, 408, 429 with its Retry-After, 5xx, refused credentials, Kakao
+unreachable behind the relay, an answer without a result code), give up, or close the local
 conversation because Kakao has no session for the user any more. The outbox resends the same
 body, so the serial number is reused and Kakao's de-duplication makes the retry safe; that
 is also why "duplicate serial" counts as delivered.
@@ -11,6 +12,7 @@ is also why "duplicate serial" counts as delivered.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -23,7 +25,17 @@ from triage.kakao.protocol import RESULT_CODES, ResultCodes, is_error, normalize
 from triage.kakao.render import OutboundCall
 from triage.settings import DEMO_SENDER_KEY, KakaoSettings
 
+log = logging.getLogger(__name__)
+
 OUTCOMES = ("ok", "retry", "no_session", "failed")
+TRANSIENT_STATUSES = frozenset({408, 429})
+"""Below 500, the HTTP answers that say "not now" rather than "never"."""
+CREDENTIAL_STATUSES = frozenset({401, 403})
+REFUSED_CREDENTIALS = "credentials refused"
+"""How a verdict's message starts when Kakao refused ``kakao.headers``, so the shell can raise the alarm."""
+KAKAO_UNREACHABLE = "400"
+"""The Nexus center API's result code for "could not reach Kakao server" (spec §4.10): the relay
+is up, Kakao behind it is not."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +57,17 @@ class UploadError(Exception):
 
 
 def classify(status: int, payload: dict | None, retry_after: float | None = None,
-             codes: ResultCodes = RESULT_CODES) -> Delivery:
-    """Result codes first, HTTP status second: dealers answer errors with 200 and a negative code."""
+             codes: ResultCodes = RESULT_CODES, *, needs_code: bool = True) -> Delivery:
+    """Result codes first, HTTP status second: dealers answer errors with 200 and a negative code.
+
+    Every 상담톡 call answers with a result code (spec §4.1, §4.5-4.7), so a 2xx without one proves
+    nothing: a misrouted ``base_url`` answering an HTML page with 200 would otherwise swallow every
+    reply. It is retried instead. Uploads pass ``needs_code=False``: the v1 file upload's answer is
+    undocumented, and an upload is judged by the URL it returns.
+
+    Refused credentials are retried rather than failed: they are usually being rotated, and a
+    failure would drop every reply until they are fixed.
+    """
     code = normalize_code(payload.get("code")) if payload else None
     message = str(payload.get("message") or "") if payload else ""
 
@@ -59,10 +80,14 @@ def classify(status: int, payload: dict | None, retry_after: float | None = None
         return verdict("ok", "already delivered")
     if is_error(code, message, codes.no_session) or is_error(code, message, codes.blocked_user):
         return verdict("no_session")
-    if status == 429 or status >= 500 or is_error(code, message, codes.system_error):
+    if status in CREDENTIAL_STATUSES or is_error(code, message, codes.unauthorized):
+        refused = f"{REFUSED_CREDENTIALS}: {message or f'HTTP {status}'}"
+        return Delivery("retry", status, code, refused, payload, retry_after)
+    if (status in TRANSIENT_STATUSES or status >= 500 or is_error(code, message, codes.system_error)
+            or same_code(code, KAKAO_UNREACHABLE)):
         return verdict("retry")
     if 200 <= status < 300 and code is None:
-        return verdict("ok", "delivered")
+        return verdict("retry", "an answer without a result code") if needs_code else verdict("ok", "delivered")
     return verdict("failed")
 
 
@@ -110,7 +135,7 @@ class KakaoClient:
     async def send(self, call: OutboundCall) -> Delivery:
         if call.kind not in self.settings.paths:
             return Delivery("failed", None, None, f'no Kakao path configured for "{call.kind}"')
-        return await self._post(call.kind, json=call.body)
+        return await self._post(call.kind, needs_code=True, json=call.body)
 
     async def upload_image(self, data: bytes, filename: str, content_type: str) -> str:
         form = self._form()
@@ -133,24 +158,28 @@ class KakaoClient:
         return form
 
     async def _upload(self, kind: str, form: aiohttp.FormData) -> dict:
-        delivery = await self._post(kind, data=form)
+        delivery = await self._post(kind, needs_code=False, data=form)
         if delivery.outcome != "ok":
             raise UploadError(delivery)
         if delivery.response is None:
             raise UploadError(Delivery("failed", delivery.status, None, "the upload answer was not JSON"))
         return delivery.response
 
-    async def _post(self, kind: str, **body: Any) -> Delivery:
+    async def _post(self, kind: str, *, needs_code: bool, **body: Any) -> Delivery:
         try:
             async with self._session.post(self.url(kind), headers=self.settings.headers,
                                           timeout=self._timeout, **body) as response:
                 payload = _json_object(await response.read())
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), time.time())
-                return classify(response.status, payload, retry_after, self.codes)
+                delivery = classify(response.status, payload, retry_after, self.codes, needs_code=needs_code)
         except TimeoutError:
             return Delivery("retry", None, None, f"no answer within {self.settings.timeout:g}s")
         except aiohttp.ClientError as exc:
             return Delivery("retry", None, None, f"connection failed: {exc or type(exc).__name__}")
+        if delivery.outcome == "retry" and delivery.message.startswith(REFUSED_CREDENTIALS):
+            log.error("Kakao refused our credentials for %s (%s): check kakao.headers in triage.yaml; "
+                      "replies wait and are retried until it accepts them", kind, delivery.message)
+        return delivery
 
 
 def _json_object(raw: bytes) -> dict | None:
