@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from engine_support import FIXTURES, SEOUL, WEDNESDAY_10, Chat, buttons, load_site, of, texts
-from triage.flows.engine import MAX_MOVES, REPEAT_TEXT, RETRY_TEXT, new_state, step
+from triage.flows.engine import MAX_MOVES, REPEAT_TEXT, RETRY_TEXT, UNREADABLE_TEXT, new_state, step
 from triage.flows.loader import load_flows
 from triage.flows.session import (
     EndSession, HandoffAction, Record, Reference, Release, SendImage, SendLinks, SendText, SetCategory, SetTags,
@@ -288,6 +288,13 @@ def test_a_file_at_a_node_without_on_text_is_only_acknowledged(chat):
     chat.start("topic=order")
     actions = chat.send(UserMedia("file", "https://kakao.example/f.pdf"))
     assert texts(actions) == ["파일을 받았어요."] and chat.state.node == "order.menu"
+
+
+def test_a_kind_the_engine_does_not_know_asks_for_text_and_changes_nothing(chat):
+    chat.start()
+    before = chat.state
+    actions = chat.send(UserMedia("emoticon", ""))
+    assert texts(actions) == [UNREADABLE_TEXT] and chat.state == before
 
 
 # ---- privacy, templates, long texts, loops ------------------------------------------------

@@ -18,7 +18,8 @@ Decisions the spec leaves open, made the way an editor would expect:
 - An FAQ answer with its own buttons waits for them at the ``faq`` node instead of going on
   to ``found``; other text there is a new question.
 - A photo or file is acknowledged and kept in ``vars.last_media``; a node with ``on_text``
-  treats it as the text "[사진]" / "[파일]" (so editors can route pictures to an agent).
+  treats it as the text "[사진]" / "[파일]" (so editors can route pictures to an agent). A kind
+  the engine does not know (an emoticon, a location) changes nothing and asks for text instead.
 - Text or media on a new or ended session starts one (as ``Start`` without ``extra``); the
   text is kept as the last free text. ``Start`` while an agent or queue owns the session, and
   anything but ``Release`` then, gets no reply: the human is in charge.
@@ -64,8 +65,11 @@ FAQ_SUGGEST = "혹시 이 질문인가요?"
 FAQ_DECLINE = "다른 질문이에요"
 FAQ_OFFERS = 3
 LABEL_LIMIT = 14
-MEDIA_ACKS = {"photo": "사진을 받았어요.", "video": "동영상을 받았어요.", "audio": "음성 메시지를 받았어요."}
-MEDIA_TEXTS = {"photo": "[사진]", "video": "[동영상]", "audio": "[음성]"}
+MEDIA_ACKS = {"photo": "사진을 받았어요.", "video": "동영상을 받았어요.", "audio": "음성 메시지를 받았어요.",
+              "file": "파일을 받았어요."}
+MEDIA_TEXTS = {"photo": "[사진]", "video": "[동영상]", "audio": "[음성]", "file": "[파일]"}
+UNREADABLE_TEXT = "이 형식의 메시지는 읽을 수 없어요. 글로 입력하시거나 버튼을 눌러 주세요."
+"""For kinds 상담톡 may add (emoticons, locations...): calling one a file would mislead the customer."""
 
 
 @dataclass(frozen=True)
@@ -596,11 +600,13 @@ def _on_media(turn: _Turn, state: SessionState, event: UserMedia) -> Outcome:
     if state.owner != "bot":
         return state, []
     kind = str(event.kind)
-    ack = SendText(MEDIA_ACKS.get(kind, "파일을 받았어요."))
+    if kind not in MEDIA_ACKS:
+        return state, [SendText(UNREADABLE_TEXT)]
+    ack = SendText(MEDIA_ACKS[kind])
     state = state.evolve(vars={**state.vars, "last_media": {"kind": kind, "url": str(event.url)[:MAX_TEXT]}})
     node = turn.flows.nodes.get(state.node or "")
     if isinstance(node, Say) and node.on_text:
-        text = MEDIA_TEXTS.get(kind, "[파일]")
+        text = MEDIA_TEXTS[kind]
         return _run(_Turn(turn.content, turn.now, text), state.evolve(last_input=text), node.on_text, "rule", [ack])
     return state, [ack]
 
