@@ -45,6 +45,7 @@ from triage.flows.session import (
 from triage.flows.templates import FALLBACK_TEXT, Expr, Text, evaluate, render
 from triage.flows.textsplit import split_text
 from triage.handoff.hours import is_open
+from triage.kakao.protocol import BUTTON_NAME_MAX
 
 MAX_MOVES = 50
 MAX_TEXT = 1000
@@ -64,7 +65,6 @@ FAQ_PROMPT = "궁금하신 내용을 입력해 주세요."
 FAQ_SUGGEST = "혹시 이 질문인가요?"
 FAQ_DECLINE = "다른 질문이에요"
 FAQ_OFFERS = 3
-LABEL_LIMIT = 14
 MEDIA_ACKS = {"photo": "사진을 받았어요.", "video": "동영상을 받았어요.", "audio": "음성 메시지를 받았어요.",
               "file": "파일을 받았어요."}
 MEDIA_TEXTS = {"photo": "[사진]", "video": "[동영상]", "audio": "[음성]", "file": "[파일]"}
@@ -398,7 +398,9 @@ def _ask_faq(turn: _Turn, state: SessionState, node: Faq, query: str, reason: st
 
 
 def _short(label: str) -> str:
-    return label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + "…"
+    """FAQ questions are longer than a button may be; the suggestion's text lists them whole,
+    and a press of the short label is matched back to its entry."""
+    return label if len(label) <= BUTTON_NAME_MAX else label[: BUTTON_NAME_MAX - 1] + "…"
 
 
 def _suggestion(questions: Sequence[str]) -> SendButtons:
