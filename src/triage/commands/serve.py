@@ -65,8 +65,9 @@ WHERE = {"inline": "in the server's event loop", "process": "from a child proces
 
 def banner(app: web.Application, loop: asyncio.AbstractEventLoop) -> str:
     settings = app[SETTINGS]
+    under = "/…" if settings.server.path_prefix else ""
     return (f"triage listening on http://{settings.server.host}:{settings.server.port} "
-            f"(POST /message /reference /expired_session)\n"
+            f"(POST {under}/message {under}/reference {under}/expired_session)\n"
             f"  sending to {settings.kakao.base_url}  ·  store {settings.storage_path}  ·  channel "
             f"{settings.channel.name} ({settings.channel.sender_key[:8]}…)\n"
             f"  delivering {WHERE[app[DELIVERY]]}  ·  event loop {eventloop.name(loop)}")
