@@ -69,13 +69,17 @@ class FaqSettings:
     margin: float = 4.0
 
 
+KAKAO_SESSION_SECONDS = 30 * 86400
+"""A 상담톡 session lives 30 days after the customer's last message (spec §5)."""
+
+
 @dataclass(frozen=True)
 class KakaoSettings:
     base_url: str = "http://127.0.0.1:8090"
     headers: Mapping[str, str] = field(default_factory=dict)
     paths: Mapping[str, str] = field(default_factory=lambda: dict(KAKAO_PATHS))
     timeout: float = 5.0
-    retry_for: float = 30 * 86400.0
+    retry_for: float = float(KAKAO_SESSION_SECONDS)
     """Seconds an outbound call keeps being retried: a 상담톡 session lives 30 days (spec §5), and once
     Kakao answers again for a session that has ended, "no session" closes the conversation."""
 

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from triage.handoff.config import HandoffTimers
-from triage.settings import Timers
+from triage.settings import KAKAO_SESSION_SECONDS, Timers
 from triage.store import SessionRecord, TicketRow
 
-KAKAO_SESSION_SECONDS = 30 * 86400
 HANDOFF_STAGES = ("queue_reminder", "queue_end", "agent_warn", "agent_end")
 _STAGES_BY_STATUS = {"waiting": ("queue_reminder", "queue_end"), "assigned": ("agent_warn", "agent_end")}
 
