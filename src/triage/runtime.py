@@ -25,9 +25,10 @@ from triage.handoff.webhooks import WebhookConfig, webhook_rows
 from triage.kakao.render import media_hosts_for, render_actions
 from triage.kakao.serials import SerialNumbers
 from triage.privacy.masking import mask, mask_data
+from triage.settings import KAKAO_SESSION_SECONDS
 from triage.store import (AgentRow, Commit, Inbound, InboxItem, NewEvent, NewOutbox, SessionRecord, SessionRef,
                           Store, StoreError, TranscriptEntry, UserRecord)
-from triage.timers import HANDOFF_STAGES, KAKAO_SESSION_SECONDS, HandoffDue, due
+from triage.timers import HANDOFF_STAGES, HandoffDue, due
 
 log = logging.getLogger("triage.runtime")
 
