@@ -162,6 +162,16 @@ async def test_refused_credentials_are_retried_and_logged_as_an_error_naming_the
     assert "refused our credentials for write" in record.getMessage() and "kakao.headers" in record.getMessage()
 
 
+async def test_refused_credentials_raise_the_alarm_once_a_minute_however_many_replies_wait(client, relay, caplog):
+    for _ in range(3):
+        relay.post(BASE + "/v1/chat/write", status=401, body="Unauthorized")
+    with caplog.at_level(logging.ERROR, "triage.kakao.client"):
+        outcomes = [(await client.send(call)).outcome for call in calls()]
+    assert outcomes == ["retry"] * 3
+    [record] = caplog.records
+    assert "1 time(s) since the last such error" in record.getMessage()
+
+
 async def test_a_blocked_user_answered_with_403_still_closes_the_conversation(client, relay, caplog):
     relay.post(BASE + "/v1/chat/write", status=403, payload=RESULT_CODES.blocked_user.body("Ab3dEf6hIj9k"))
     delivery = await client.send(calls()[0])

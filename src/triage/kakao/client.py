@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -33,6 +34,9 @@ TRANSIENT_STATUSES = frozenset({408, 429})
 CREDENTIAL_STATUSES = frozenset({401, 403})
 REFUSED_CREDENTIALS = "credentials refused"
 """How a verdict's message starts when Kakao refused ``kakao.headers``, so the shell can raise the alarm."""
+ALARM_EVERY = 60.0
+"""Seconds between two refused-credentials errors: every waiting customer's head row retries about
+once a minute, and one line a minute says as much as a thousand."""
 KAKAO_UNREACHABLE = "400"
 """The Nexus center API's result code for "could not reach Kakao server" (spec §4.10): the relay
 is up, Kakao behind it is not."""
@@ -128,6 +132,8 @@ class KakaoClient:
         self.codes = codes
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=settings.timeout)
+        self._refusals = 0
+        self._alarmed_at = -math.inf
 
     def url(self, kind: str) -> str:
         return self.settings.base_url.rstrip("/") + self.settings.paths[kind]
@@ -177,9 +183,18 @@ class KakaoClient:
         except aiohttp.ClientError as exc:
             return Delivery("retry", None, None, f"connection failed: {exc or type(exc).__name__}")
         if delivery.outcome == "retry" and delivery.message.startswith(REFUSED_CREDENTIALS):
-            log.error("Kakao refused our credentials for %s (%s): check kakao.headers in triage.yaml; "
-                      "replies wait and are retried until it accepts them", kind, delivery.message)
+            self._credentials_refused(kind, delivery.message)
         return delivery
+
+    def _credentials_refused(self, kind: str, message: str) -> None:
+        self._refusals += 1
+        now = time.monotonic()
+        if now - self._alarmed_at < ALARM_EVERY:
+            return
+        log.error("Kakao refused our credentials for %s (%s), %d time(s) since the last such error: check "
+                  "kakao.headers in triage.yaml; replies wait and are retried until it accepts them",
+                  kind, message, self._refusals)
+        self._refusals, self._alarmed_at = 0, now
 
 
 def _json_object(raw: bytes) -> dict | None:
