@@ -159,6 +159,12 @@ def test_write_body_round_trips_through_the_checker():
     assert request.quick_replies == (protocol.Button("상담 종료", "BK"),)
 
 
+def test_an_app_link_needs_one_of_its_schemes():
+    link = {"name": "앱에서 보기", "type": "AL", "scheme_ios": "hanbit://orders/77"}
+    request = parse_write({**WRITE, "message_type": "LI", "links": [link]})
+    assert request.links == (protocol.Button("앱에서 보기", "AL"),)
+
+
 def test_a_bare_supplement_list_is_tolerated():
     request = parse_write({**WRITE, "message_type": "LI", "supplement": [{"name": "네", "type": "BK"}]})
     assert request.quick_replies == (protocol.Button("네", "BK"),)
@@ -174,6 +180,7 @@ def test_a_bare_supplement_list_is_tolerated():
      "supplement.quick_reply"),
     ({"message_type": "LI", "links": [{"name": "a", "type": "WL"}]}, "links[0].url_mobile"),
     ({"message_type": "LI", "links": [{"name": "a", "type": "ZZ"}]}, "links[0].type"),
+    ({"message_type": "LI", "links": [{"name": "앱에서 보기", "type": "AL"}]}, "links[0].scheme_android"),
     ({"message_type": "LI", "links": [{"name": "a", "type": "WL", "url_mobile": "javascript:x"}]},
      "links[0].url_mobile"),
     ({"message_type": "IM", "message": None}, "image_url"),

@@ -475,6 +475,10 @@ def _button(value: Any, name: str) -> Button:
     kind = f.required("type", 2)
     if kind not in BUTTON_TYPES:
         raise ProtocolError(f.name("type"), f'"{kind}" is not one of {", ".join(BUTTON_TYPES)}')
+    if kind == "AL":
+        schemes = [f.text(key, URL_MAX, required=False) for key in ("scheme_android", "scheme_ios")]
+        if not any(schemes):
+            raise ProtocolError(f.name("scheme_android"), "an app link (AL) needs scheme_android or scheme_ios")
     return Button(f.required("name", BUTTON_NAME_MAX), kind,
                   _url(f, "url_mobile", required=kind == "WL"))
 
