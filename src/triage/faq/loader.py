@@ -16,7 +16,8 @@ from triage.faq.model import FaqEntry
 from triage.flows.loader import display_path
 from triage.flows.model import Button, Link
 from triage.flows.templates import TemplateProblem, Text, compile_text, static_length
-from triage.flows.validate import label_problem, written_url_problem
+from triage.flows.validate import written_url_problem
+from triage.kakao.protocol import label_problem
 from triage.problems import Problem, did_you_mean
 from triage.yamlmarks import line_of, read_yaml
 

@@ -21,14 +21,13 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol
-from urllib.parse import urlsplit
 
 from triage.faq.model import FaqEntry
 from triage.flows.graph import Reference, references
 from triage.flows.loader import display_path
 from triage.flows.model import Ask, Check, Consent, End, Faq, Flow, FlowSet, Goto, Handoff, Node, Say
 from triage.flows.templates import Text, static_length
-from triage.kakao.protocol import BUTTON_NAME_MAX, URL_MAX
+from triage.kakao.protocol import label_problem, url_problem
 from triage.problems import Problem, did_you_mean
 from triage.settings import Settings
 from triage.yamlmarks import line_of
@@ -168,34 +167,6 @@ def _labels(node: Node) -> list[tuple[str, int]]:
             return [(node.agree_label, node.line_of("agree_label")), (node.decline_label, node.line_of("decline_label"))]
         case _:
             return []
-
-
-def label_problem(label: str) -> str | None:
-    """Why 상담톡 would refuse a button label; shared by flows, the FAQ and the agent API so all
-    three hold labels to the one limit kakao.protocol enforces."""
-    if len(label) <= BUTTON_NAME_MAX:
-        return None
-    return f'button label "{label}" has {len(label)} characters; keep it to {BUTTON_NAME_MAX} so it is not cut off'
-
-
-def url_problem(url: str) -> str | None:
-    """Why 상담톡 could not open a link or image URL (spec §4.1, §5): only absolute http(s) URLs of
-    at most URL_MAX characters, so a relative path or a typo fails here and not in a customer's chat."""
-    if len(url) > URL_MAX:
-        return f"the URL has {len(url)} characters; 상담톡 takes at most {URL_MAX}"
-    if not _absolute_http(url):
-        return f'"{url}" is not an absolute http(s) URL such as https://shop.example.com/track'
-    return None
-
-
-def _absolute_http(url: str) -> bool:
-    if any(ch.isspace() or not ch.isprintable() for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def written_url_problem(url: Text) -> str | None:

@@ -15,7 +15,6 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from triage.flows.session import LinkOut
-from triage.flows.validate import label_problem, url_problem
 from triage.handoff import queue as q
 from triage.handoff.actions import ActionError, AgentActions, AgentMessage
 from triage.handoff.config import AgentConfig, agent_for_token
@@ -25,7 +24,7 @@ from triage.handoff.events import Feed, stream
 from triage.handoff.hours import is_open
 from triage.handoff.packet import previous_sessions
 from triage.kakao.client import KakaoClient, UploadError
-from triage.kakao.protocol import EVENT_MAX, LINKS_MAX, QUICK_REPLIES_MAX, TEXT_MAX
+from triage.kakao.protocol import EVENT_MAX, LINKS_MAX, QUICK_REPLIES_MAX, TEXT_MAX, label_problem, url_problem
 from triage.store import Store, TicketRow
 
 PREFIX = "/api/v1"

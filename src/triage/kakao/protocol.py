@@ -483,6 +483,34 @@ def _button(value: Any, name: str) -> Button:
                   _url(f, "url_mobile", required=kind == "WL"))
 
 
+def label_problem(label: str) -> str | None:
+    """Why 상담톡 would refuse a button label; shared by flows, the FAQ and the agent API so all
+    three hold labels to the one limit the simulator enforces."""
+    if len(label) <= BUTTON_NAME_MAX:
+        return None
+    return f'button label "{label}" has {len(label)} characters; keep it to {BUTTON_NAME_MAX} so it is not cut off'
+
+
+def url_problem(url: str) -> str | None:
+    """Why 상담톡 could not open a link or image URL (spec §4.1, §5): only absolute http(s) URLs of
+    at most URL_MAX characters, so a relative path or a typo fails here and not in a customer's chat."""
+    if len(url) > URL_MAX:
+        return f"the URL has {len(url)} characters; 상담톡 takes at most {URL_MAX}"
+    if not _absolute_http(url):
+        return f'"{url}" is not an absolute http(s) URL such as https://shop.example.com/track'
+    return None
+
+
+def _absolute_http(url: str) -> bool:
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _url(f: Fields, key: str, required: bool) -> str | None:
     value = f.text(key, URL_MAX, required=required)
     if value is not None and urlsplit(value).scheme not in ("http", "https"):
