@@ -25,6 +25,7 @@ from triage.handoff.desk import Desk
 from triage.handoff.events import Feed
 from triage.intake import Intake
 from triage.kakao.client import KakaoClient, client_session
+from triage.kakao.media import ImageUploads
 from triage.kakao.serials import SerialNumbers
 from triage.kakao.webhooks import Webhooks
 from triage.outbox import OutboxWorker
@@ -154,7 +155,7 @@ async def _resources(app: web.Application, options: ServeOptions) -> AsyncIterat
         app[OUTBOX] = DeliveryProcess(deliver_command(options.root, settings, _log_level()), rows,
                                       grace=settings.kakao.timeout + FINISH_MARGIN)
     else:
-        app[OUTBOX] = OutboxWorker(store, outbox_deliver(http, client, hooks.current),
+        app[OUTBOX] = OutboxWorker(store, outbox_deliver(http, ImageUploads(client, holder.root), hooks.current),
                                    on_no_session=lambda item: _close_inline(app, item, clock()), clock=clock,
                                    policy=retry_policy(settings))
     app[DISPATCHER] = Dispatcher(runtime, options.reference_grace)

@@ -31,6 +31,7 @@ import aiohttp
 
 from triage.handoff import webhooks as agent_webhooks
 from triage.kakao.client import Delivery, KakaoClient, client_session
+from triage.kakao.media import ImageUploads
 from triage.kakao.render import OutboundCall
 from triage.delivery_wire import Channel, Gone, parse_from_server, report_line
 from triage.memory_outbox import MemoryOutbox
@@ -50,6 +51,12 @@ class Outbound(Protocol):
     async def stop(self) -> None: ...
 
 
+class Sender(Protocol):
+    """One attempt at one 상담톡 call: ``KakaoClient``, or ``ImageUploads`` in front of it."""
+
+    async def send(self, call: OutboundCall) -> Delivery: ...
+
+
 class WebhookSettings:
     """The ``webhooks:`` section, parsed again only when the content (and so triage.yaml) reloads."""
 
@@ -65,9 +72,10 @@ class WebhookSettings:
         return self._config
 
 
-def outbox_deliver(http: aiohttp.ClientSession, client: KakaoClient,
+def outbox_deliver(http: aiohttp.ClientSession, client: Sender,
                    webhooks: Callable[[], agent_webhooks.WebhookConfig]) -> Deliver:
-    """One attempt at any outbox row: agent webhooks are signed POSTs, everything else goes to 상담톡."""
+    """One attempt at any outbox row: agent webhooks are signed POSTs, everything else goes to 상담톡
+    (through ``ImageUploads`` in both delivery modes, so content images reach Kakao as uploads)."""
 
     async def deliver(item: OutboxItem) -> Delivery:
         if item.kind == agent_webhooks.KIND:
@@ -156,7 +164,8 @@ async def deliver_until_stopped(holder: ContentHolder, settings: Settings, chann
     link = Channel(take, on_end=lambda: stop("the server is gone"))
     rows = MemoryOutbox(link.send)
     # the worker calls only the store methods MemoryOutbox has
-    worker = OutboxWorker(rows, outbox_deliver(http, client, WebhookSettings(holder).current),  # type: ignore[arg-type]
+    worker = OutboxWorker(rows, outbox_deliver(http, ImageUploads(client, holder.root),  # type: ignore[arg-type]
+                                               WebhookSettings(holder).current),
                           on_no_session=no_session, policy=retry_policy(settings))
     await link.connect(channel)
     for signum in (signal.SIGTERM, signal.SIGINT):

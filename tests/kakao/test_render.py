@@ -112,6 +112,11 @@ def test_a_kakao_hosted_image_is_an_im_write():
     assert bodies(SendImage(url)) == [{**TO, "serial_number": "s-1", "message_type": "IM", "image_url": url}]
 
 
+def test_an_image_file_from_the_content_root_is_an_im_write_naming_the_file_for_delivery_to_upload():
+    assert bodies(SendImage("images/size-guide.png")) == [
+        {**TO, "serial_number": "s-1", "message_type": "IM", "image_file": "images/size-guide.png"}]
+
+
 def test_a_foreign_image_becomes_a_link_bubble():
     url = "https://shop.example.com/banner.png"
     assert bodies(SendImage(url)) == [

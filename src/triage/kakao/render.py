@@ -10,8 +10,11 @@ Choices the protocol leaves open:
   (15 buttons -> 8 + 7, not 10 + 5); the text goes on the first bubble and ``MORE_TEXT`` on
   the rest. Quick replies ride on the last link bubble, where the customer's eye ends.
 - ``IM`` accepts only images already on Kakao's media hosts (spec §4.1). Uploading needs I/O
-  the renderer must not do, so any other image URL becomes a link bubble that opens it: the
-  customer can still see the picture, and the write never fails on a foreign URL.
+  the renderer must not do, so an image file from the content root (a value without a scheme,
+  ``images/size-guide.png``) becomes an ``IM`` naming it in ``image_file``, which delivery
+  uploads and swaps for ``image_url`` (``media.py``); any other image URL becomes a link
+  bubble that opens it: the customer can still see the picture, and the write never fails on
+  a foreign URL.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ IMAGE_TEXT = "이미지를 눌러 확인해 주세요."
 IMAGE_LABEL = "이미지 보기"
 KAKAO_MEDIA_HOSTS = ("kakao.com", "kakaocdn.net")
 """Hosts (and their subdomains) whose images ``IM`` may carry, e.g. dn-m.talk.kakao.com."""
+IMAGE_FILE = "image_file"
+"""The key of an ``IM`` bubble that names a content-root file instead of carrying its URL."""
 
 Bubble = dict[str, Any]
 T = TypeVar("T")
@@ -109,9 +114,16 @@ def menu_bubbles(text: str, links: Sequence[LinkOut] = (), labels: Sequence[str]
 
 
 def image_bubbles(url: str, media_hosts: Collection[str] = KAKAO_MEDIA_HOSTS) -> list[Bubble]:
+    if is_local_image(url):
+        return [{"message_type": "IM", IMAGE_FILE: url}]
     if is_kakao_hosted(url, media_hosts):
         return [protocol.im(url)]
     return [protocol.li(IMAGE_TEXT, [protocol.web_link(IMAGE_LABEL, url)])]
+
+
+def is_local_image(image: str) -> bool:
+    """Without a scheme, an image is a file in the content root; ``triage validate`` has checked it."""
+    return not urlsplit(image).scheme
 
 
 def is_kakao_hosted(url: str, media_hosts: Collection[str] = KAKAO_MEDIA_HOSTS) -> bool:
