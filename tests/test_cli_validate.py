@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,32 @@ def test_a_broken_site_lists_every_problem_sorted_by_file_and_line_and_fails(cap
     assert 'flows/keys.yaml:1: unknown key "fallbak" in the flow (did you mean "fallback"?)' in problems
     assert 'flows/twin_b.yaml:1: duplicate flow id "twin" (also in flows/twin_a.yaml:1)' in problems
     assert 'flows/names.yaml:5: queue "claim" is not defined in triage.yaml (did you mean "claims"?)' in problems
+
+
+def test_each_image_file_that_cannot_be_sent_is_named_at_its_line_but_not_a_templated_one(capsys, tmp_path):
+    root = shutil.copytree(FIXTURES / "broken_images", tmp_path / "site")
+    (root / "images" / "big.gif").write_bytes(b"GIF89a" + bytes(5 * 1024 * 1024))
+    outside = tmp_path / "elsewhere.png"
+    shutil.copy(root / "images" / "size-guide.png", outside)
+    (root / "images" / "escape.png").symlink_to(outside)
+
+    code, lines, err = validate(capsys, "--root", str(root))
+
+    assert lines == [
+        'faq/faq.yaml:10: image "images/returns-label.jpg" is not a file in the content root; '
+        "put it there, or give an address starting with https://",
+        'flows/main.yaml:21: image "images/nothing-here.png" is not a file in the content root; '
+        "put it there, or give an address starting with https://",
+        'flows/main.yaml:25: image "images/fake.png" is not a jpg, png or gif image (judged by its content, not its name)',
+        'flows/main.yaml:29: image "../secret.png" leaves the content root (".."); keep images inside it',
+        'flows/main.yaml:33: image "/etc/passwd" is an absolute path; write it relative to the content root, '
+        "like images/size-guide.png",
+        'flows/main.yaml:37: image "images/big.gif" is 5,242,886 bytes; 상담톡 takes images of at most 5 MB '
+        "(5,242,880 bytes)",
+        'flows/main.yaml:41: image "images/escape.png" is a symbolic link leading out of the content root',
+        "7 errors, 0 warnings in 2 files",
+    ]
+    assert code == 1 and err == ""
 
 
 def test_files_that_are_not_flows_are_reported_without_a_traceback(capsys):

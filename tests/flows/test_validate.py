@@ -196,8 +196,8 @@ def test_triage_validate_names_each_written_out_url_kakao_could_not_open_but_not
     assert main(["validate", "--root", str(URLS)]) == 1
     reported = [line for line in capsys.readouterr().out.splitlines() if line.startswith("flows/")]
     assert reported == [
-        'flows/main.yaml:5: "shop.example.com/banner.png" is not an absolute http(s) URL such as '
-        "https://shop.example.com/track",
+        'flows/main.yaml:5: image "shop.example.com/banner.png" is not a file in the content root; '
+        "put it there, or give an address starting with https://",
         'flows/main.yaml:7: "/track" is not an absolute http(s) URL such as https://shop.example.com/track',
         'flows/main.yaml:8: "ftp://shop.example.com/manual.pdf" is not an absolute http(s) URL such as '
         "https://shop.example.com/track",

@@ -7,7 +7,7 @@ Problems are collected, never raised, so ``triage validate`` reports all of them
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from rapidfuzz import fuzz, process
 
@@ -16,7 +16,7 @@ from triage.faq.model import FaqEntry
 from triage.flows.loader import display_path
 from triage.flows.model import Button, Link
 from triage.flows.templates import TemplateProblem, Text, compile_text, static_length
-from triage.flows.validate import written_url_problem
+from triage.flows.validate import written_image_problem, written_url_problem
 from triage.kakao.protocol import label_problem
 from triage.problems import Problem, did_you_mean
 from triage.yamlmarks import line_of, read_yaml
@@ -90,9 +90,9 @@ class _FileReader:
             self.problem(data, "label", message)
         return label
 
-    def url(self, data: Mapping, key: str) -> Text | None:
+    def url(self, data: Mapping, key: str, check: Callable[[Text], str | None] = written_url_problem) -> Text | None:
         url = self.template(data, key)
-        message = written_url_problem(url) if url is not None else None
+        message = check(url) if url is not None else None
         if message is not None:
             self.problem(data, key, message)
         return url
@@ -185,8 +185,8 @@ class _FileReader:
         return FaqEntry(
             id=entry_id, category=category, q=question, a=answer, alt=self.strings(data, "alt"),
             keywords=self.strings(data, "keywords"), links=self.links(data), buttons=self.buttons(data),
-            image=self.url(data, "image"), threshold=self.threshold(data), tags=self.strings(data, "tags"),
-            active=self.active(data), file=self.path, line=line,
+            image=self.url(data, "image", written_image_problem), threshold=self.threshold(data),
+            tags=self.strings(data, "tags"), active=self.active(data), file=self.path, line=line,
         )
 
 

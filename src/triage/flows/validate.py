@@ -27,7 +27,9 @@ from triage.flows.graph import Reference, references
 from triage.flows.loader import display_path
 from triage.flows.model import Ask, Check, Consent, End, Faq, Flow, FlowSet, Goto, Handoff, Node, Say
 from triage.flows.templates import Text, static_length
+from triage.kakao.media import local_image_problem
 from triage.kakao.protocol import label_problem, url_problem
+from triage.kakao.render import is_local_image
 from triage.problems import Problem, did_you_mean
 from triage.settings import Settings
 from triage.yamlmarks import line_of
@@ -54,6 +56,9 @@ class Site:
     notice: Notice | None = None
     faq_images: frozenset[str] = frozenset()
     """Categories with an active FAQ entry that answers with an image first."""
+    root: Path = Path(".")
+    """The content root, where images written as a path (``images/size-guide.png``) live."""
+    faq_entries: tuple[FaqEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ def validate(flows: FlowSet, settings: Settings, faq: FaqEntries) -> list[Proble
         queues_defined=bool(settings.queues),
         notice=_notice(settings),
         faq_images=frozenset(e.category for e in faq.entries.values() if e.active and e.image is not None),
+        root=settings.root,
+        faq_entries=tuple(faq.entries.values()),
     )
     return [problem for rule in RULES for problem in rule(site)]
 
@@ -180,15 +187,32 @@ def labels_too_long(site: Site) -> list[Problem]:
             if (message := label_problem(label)) is not None]
 
 
-def _urls(node: Node) -> list[Text]:
+def written_image_problem(image: Text) -> str | None:
+    """An image is an address or, without a scheme, a file in the content root (``local_images``)."""
+    return None if is_local_image(image.source) else written_url_problem(image)
+
+
+def _urls(node: Node) -> list[tuple[Text, Callable[[Text], str | None]]]:
     if not isinstance(node, Say):
         return []
-    return [link.url for link in node.links] + ([node.image] if node.image is not None else [])
+    links = [(link.url, written_url_problem) for link in node.links]
+    return links + ([(node.image, written_image_problem)] if node.image is not None else [])
 
 
 def bad_urls(site: Site) -> list[Problem]:
     return [Problem(node.file, url.line or node.line, message)
-            for node in _nodes(site) for url in _urls(node) if (message := written_url_problem(url)) is not None]
+            for node in _nodes(site) for url, check in _urls(node) if (message := check(url)) is not None]
+
+
+def local_images(site: Site) -> list[Problem]:
+    """Content-root images written out in full must exist inside the root and be images 상담톡
+    takes; a templated one is only known when sent, and delivery checks it then."""
+    written = [(node.file, node.line, node.image) for node in _nodes(site) if isinstance(node, Say)]
+    written += [(entry.file, entry.line, entry.image) for entry in site.faq_entries]
+    local = [(file, image.line or line, image.source) for file, line, image in written
+             if image is not None and image.is_static and is_local_image(image.source)]
+    problems = {name: local_image_problem(site.root, name) for _, _, name in local}
+    return [Problem(file, line, message) for file, line, name in local if (message := problems[name]) is not None]
 
 
 def duplicate_labels(site: Site) -> list[Problem]:
@@ -488,6 +512,6 @@ def personal_data_without_consent(site: Site) -> list[Problem]:
 
 RULES: tuple[Callable[[Site], list[Problem]], ...] = (
     entry_without_start, missing_targets, too_many_choices, texts_too_long, labels_too_long, duplicate_labels,
-    bad_urls, unreachable_nodes, loops_without_waiting, dead_ends, max_misses_without_target, unknown_queues,
-    empty_faq_categories, notice_not_first, personal_data_without_consent,
+    bad_urls, local_images, unreachable_nodes, loops_without_waiting, dead_ends, max_misses_without_target,
+    unknown_queues, empty_faq_categories, notice_not_first, personal_data_without_consent,
 )
