@@ -356,7 +356,7 @@ def integrity(db: Path, seen: dict[str, list[str]], refused: int) -> str:
 
 def site(tmp: Path) -> Path:
     root = tmp / "site"
-    for name in ("flows", "faq"):
+    for name in ("flows", "faq", "images"):
         shutil.copytree(REPO / name, root / name)
     settings = yaml.safe_load((REPO / "triage.yaml").read_text(encoding="utf-8"))
     for queue in settings.get("queues", {}).values():

@@ -34,7 +34,7 @@ REPLACED = ("agents",)
 
 def copy_site(root: Path, changes: dict | None = None, always_open: bool = False) -> Path:
     """The example site copied to ``root`` with its triage.yaml deep-merged with ``changes``."""
-    for name in ("flows", "faq"):
+    for name in ("flows", "faq", "images"):
         shutil.copytree(REPO / name, root / name)
     settings = yaml.safe_load((REPO / "triage.yaml").read_text(encoding="utf-8"))
     if always_open:

@@ -68,7 +68,7 @@ def recorded(tmp_path: Path) -> Path:
 def candidate(tmp_path: Path, fixture: str) -> Path:
     """The example site with the fixture's files laid over it, as an editor's working copy would be."""
     root = tmp_path / fixture
-    for name in ("flows", "faq"):
+    for name in ("flows", "faq", "images"):
         shutil.copytree(REPO / name, root / name)
     shutil.copytree(FIXTURES / fixture, root, dirs_exist_ok=True)
     return root

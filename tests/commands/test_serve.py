@@ -23,7 +23,7 @@ def serve_banner(root: Path) -> str:
 
 def copy_site(tmp_path: Path) -> Path:
     """The shipped example site, so the banner is the one `triage serve` prints in the README."""
-    for name in ("flows", "faq"):
+    for name in ("flows", "faq", "images"):
         shutil.copytree(REPO / name, tmp_path / name)
     shutil.copy(REPO / "triage.yaml", tmp_path)
     return tmp_path

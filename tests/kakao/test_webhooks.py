@@ -355,7 +355,7 @@ async def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(aio
 
 
 def _copy_site(root: Path, extra: str = "") -> None:
-    for name in ("flows", "faq"):
+    for name in ("flows", "faq", "images"):
         shutil.copytree(ROOT / name, root / name)
     root.joinpath("triage.yaml").write_text((ROOT / "triage.yaml").read_text(encoding="utf-8") + extra,
                                              encoding="utf-8")
