@@ -11,19 +11,48 @@ from datetime import datetime, tzinfo
 from typing import Any, Iterable
 
 from triage.flows.session import HandoffAction, SessionState
-from triage.store import SessionRecord
+from triage.store import SessionRecord, TicketRow
 
-HISTORY_LIMIT = 10
-"""The latest sessions are what an agent reads; a regular's whole past is in the transcript API."""
+HISTORY_LIMIT = 5
+"""The last few sessions are what an agent reads before answering; a regular's whole past is in
+the transcript API."""
+
+PEOPLE_ENDS = ("agent", "to_bot")
+"""End reasons only an agent gives: such a session reached people even without its ticket at hand."""
 
 
-def previous_sessions(sessions: Iterable[SessionRecord], current: str, tz: tzinfo) -> list[dict[str, Any]]:
-    """Earlier sessions, newest first: when, about what, and how they ended."""
+def previous_sessions(sessions: Iterable[SessionRecord], current: str, tz: tzinfo,
+                      tickets: Iterable[TicketRow] = ()) -> list[dict[str, Any]]:
+    """Earlier sessions, newest first, each with what it was about, how it ended and who handled
+    it, so the agent picks up where the last conversation stopped instead of asking again.
+    ``tickets`` are the customer's (``Store.tickets_of``); without them a session that reached
+    people still says so, but names no ticket or agent."""
+    latest = {row.session_id: row for row in sorted(tickets, key=lambda row: row.created_at)}
     earlier = sorted((s for s in sessions if s.id != current), key=lambda s: s.started_at, reverse=True)
-    return [{"session_id": s.id, "started_at": _iso(s.started_at, tz),
-             "ended_at": _iso(s.ended_at, tz) if s.ended_at else None,
-             "category": s.category, "end_reason": s.end_reason or ("open" if s.status != "ended" else None)}
-            for s in earlier[:HISTORY_LIMIT]]
+    return [_past(s, latest.get(s.id), tz) for s in earlier[:HISTORY_LIMIT]]
+
+
+def _past(session: SessionRecord, row: TicketRow | None, tz: tzinfo) -> dict[str, Any]:
+    ticket = row.ticket if row else {}
+    handoff = session.state.get("handoff") or {}
+    return {"session_id": session.id, "started_at": _iso(session.started_at, tz),
+            "ended_at": _iso(session.ended_at, tz) if session.ended_at else None,
+            "category": session.category or ticket.get("category"),
+            "end_reason": session.end_reason or ("open" if session.status != "ended" else None),
+            "outcome": _outcome(session, ticket),
+            "summary": ticket.get("summary") or handoff.get("summary"),
+            "reason": (row.packet.get("reason") if row else None) or handoff.get("reason"),
+            "ticket_id": row.id if row else None, "agent_id": ticket.get("agent_id")}
+
+
+def _outcome(session: SessionRecord, ticket: dict[str, Any]) -> str:
+    """``agent`` once a person took it, ``bot`` when the flow finished it, ``abandoned`` when the
+    customer left first (in the bot or while waiting), ``open`` while it lasts."""
+    if session.status != "ended":
+        return "open"
+    if ticket.get("assigned_at") or session.end_reason in PEOPLE_ENDS:
+        return "agent"
+    return "bot" if session.end_reason == "bot" else "abandoned"
 
 
 def build_packet(state: SessionState, action: HandoffAction, history: list[dict[str, Any]]) -> dict[str, Any]:
