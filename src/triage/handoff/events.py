@@ -4,18 +4,23 @@ The table's autoincrement id is the SSE ``id:``, so a desk that reconnects with
 ``Last-Event-ID`` gets exactly the events it missed, even across a server restart. Nothing
 is kept in memory but a wake-up signal: the runtime pulses ``Feed`` after every commit.
 A comment line every ``heartbeat`` seconds keeps proxies from closing an idle stream.
+A desk closing its tab is the normal way a stream ends, so a write to a closed connection
+ends the stream quietly instead of reaching aiohttp as an error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Callable
 
 from aiohttp import web
 
 from triage.handoff.webhooks import EVENT_KINDS
 from triage.store import EventRecord, Store
+
+log = logging.getLogger("triage.handoff.events")
 
 
 class Feed:
@@ -61,10 +66,18 @@ def wanted(request: web.Request) -> tuple[tuple[str, ...], str | None]:
 
 async def stream(request: web.Request, store: Store, feed: Feed, heartbeat: Callable[[], float]) -> web.StreamResponse:
     kinds, queue = wanted(request)
-    last = last_event_id(request)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
+    try:
+        await _send(response, store, feed, heartbeat, kinds, queue, last_event_id(request))
+    except ConnectionResetError:
+        log.debug("event stream client went away (%s)", request.remote)
+    return response
+
+
+async def _send(response: web.StreamResponse, store: Store, feed: Feed, heartbeat: Callable[[], float],
+                kinds: tuple[str, ...], queue: str | None, last: int) -> None:
     await response.write(b": triage events\n\n")
     while not feed.closed:
         events = store.events_after(last, kinds)
@@ -76,4 +89,3 @@ async def stream(request: web.Request, store: Store, feed: Feed, heartbeat: Call
             await feed.wait(heartbeat())
             if not feed.closed and not store.events_after(last, kinds, limit=1):
                 await response.write(b": heartbeat\n\n")
-    return response
