@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from triage.handoff.webhooks import headers_of, verify_signature
-from handoff.desk_support import AGENTS, TOKENS, AgentClient
+from handoff.desk_support import AGENTS, TOKENS, AgentClient, texts
 from handoff.test_live_desk import escalate, said
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -44,6 +44,34 @@ async def test_tokens_are_required_and_agents_keep_to_their_own_conversations(op
     assert (await kim.call("POST", "/conversations/nope/claim"))[0] == 404
     await boss.ok("POST", f"/conversations/{ticket}/messages", {"text": "팀장입니다."})
     await customer.wait_for(said("팀장입니다."))
+
+
+async def test_only_the_holder_or_a_supervisor_may_end_release_or_transfer_a_conversation(open_site, live):
+    stack = await live(open_site(AGENTS), timer_interval=0.05, heartbeat=0.1)
+    kim, lee, boss = (AgentClient(stack.http, stack.server_url, TOKENS[a]) for a in ("kim", "lee", "boss"))
+    customer = stack.user("hold-1")
+    await escalate(customer)
+    await customer.wait_for(said("현재 대기 1번째"))
+    waiting = await kim.ticket_of("hold-1")
+
+    refusals = {"close": {}, "close-to-bot": {}, "release": {}, "transfer": {"queue": "general"}}
+    for action, body in refusals.items():
+        status, answer = await kim.call("POST", f"/conversations/{waiting}/{action}", body)
+        assert (status, answer["error"]["code"]) == (403, "claim_first"), action
+    assert (await kim.call("POST", "/users/hold-1/block"))[0] == 403
+    await asyncio.sleep(0.2)
+    assert [w["id"] for w in await kim.waiting("general")] == [waiting]
+    assert not [t for t in texts(await customer.new_messages()) if "종료" in t]
+
+    await kim.ok("PUT", "/agents/kim/presence", {"presence": "away"})
+    await kim.ok("POST", f"/conversations/{waiting}/claim")
+    await customer.wait_for(said("김상담님이 연결되었어요"))
+    status, answer = await lee.call("POST", f"/conversations/{waiting}/close")
+    assert (status, answer["error"]["code"]) == (403, "not_yours")
+    await kim.ok("POST", f"/conversations/{waiting}/transfer", {"queue": "general", "note": "다시 대기"})
+    assert [w["id"] for w in await kim.waiting("general")] == [waiting]
+    await boss.ok("POST", f"/conversations/{waiting}/close", {"text": "팀장이 확인 후 종료할게요."})
+    await customer.wait_for(said("팀장이 확인 후 종료할게요."))
 
 
 async def test_webhooks_are_signed_and_a_tampered_body_fails(open_site, live):

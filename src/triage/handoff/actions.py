@@ -51,13 +51,22 @@ class AgentActions:
             raise ActionError(404, "unknown_ticket", f'no conversation "{ticket_id}"')
         return ticket
 
-    def _open(self, agent: AgentConfig, ticket_id: str, *, assigned: bool = False) -> tuple[q.Ticket, Plan]:
-        """The ticket and a plan on its session, after the checks every action shares."""
+    def _open(self, agent: AgentConfig, ticket_id: str, *, assigned: bool = False,
+              held: bool = False) -> tuple[q.Ticket, Plan]:
+        """The ticket and a plan on its session, after the checks every action shares.
+
+        ``held`` is for actions that take the customer away from the queue (close, release,
+        transfer, block): on a waiting conversation they are a supervisor's call, because the
+        customer is nobody's yet and any agent could otherwise end someone else's wait.
+        """
         ticket = self.ticket(ticket_id)
         if ticket.status == "closed":
             raise ActionError(409, "closed", f'conversation "{ticket_id}" is closed')
         if ticket.agent_id not in (None, agent.id) and not agent.supervisor:
             raise ActionError(403, "not_yours", f'conversation "{ticket_id}" is assigned to another agent')
+        if held and ticket.agent_id is None and not agent.supervisor:
+            raise ActionError(403, "claim_first", f'conversation "{ticket_id}" is waiting; claim it first '
+                                                  f'(only a supervisor may close, release or transfer it unclaimed)')
         if assigned and ticket.status != "assigned":
             raise ActionError(409, "not_assigned", f'conversation "{ticket_id}" is waiting; claim it first')
         plan = self.runtime.plan(ticket.user_key)
@@ -105,20 +114,20 @@ class AgentActions:
                  to_queue: str | None) -> q.Ticket:
         if to_queue is not None and to_queue not in self.desk.settings.queues:
             raise ActionError(422, "unknown_queue", f'no queue "{to_queue}"')
-        ticket, plan = self._open(agent, ticket_id)
+        ticket, plan = self._open(agent, ticket_id, held=True)
         moved = self._queue(lambda: self.desk.transfer(plan, ticket, note, to_agent, to_queue, agent.id))
         self.runtime.commit(plan)
         return moved
 
     def close(self, agent: AgentConfig, ticket_id: str, text: str = "") -> None:
-        ticket, plan = self._open(agent, ticket_id)
+        ticket, plan = self._open(agent, ticket_id, held=True)
         self._goodbye(plan, ticket, agent, text)
         self.desk.close(plan, ticket, "agent", by=agent.id)
         self.desk.end(plan, "agent")
         self._finish(plan, "agent")
 
     def close_to_bot(self, agent: AgentConfig, ticket_id: str, bot_event: str = "", text: str = "") -> None:
-        ticket, plan = self._open(agent, ticket_id)
+        ticket, plan = self._open(agent, ticket_id, held=True)
         self._goodbye(plan, ticket, agent, text)
         self.desk.close(plan, ticket, "to_bot", by=agent.id)
         sender_key = plan.content.settings.channel.sender_key
@@ -126,7 +135,7 @@ class AgentActions:
         self._finish(plan, "to_bot")
 
     def release(self, agent: AgentConfig, ticket_id: str, node: str | None) -> None:
-        ticket, plan = self._open(agent, ticket_id)
+        ticket, plan = self._open(agent, ticket_id, held=True)
         flows = plan.content.flows
         if node and node not in flows.nodes and f"{flows.entry}.{node}" not in flows.nodes:
             raise ActionError(422, "unknown_node", f'no flow node "{node}"')
@@ -142,7 +151,7 @@ class AgentActions:
         if ticket is None and not agent.supervisor:
             raise ActionError(403, "not_yours", "only a supervisor may block a user who is not in a conversation")
         if ticket is not None:
-            ticket, plan = self._open(agent, ticket.id)
+            ticket, plan = self._open(agent, ticket.id, held=True)
             self.desk.close(plan, ticket, "blocked", by=agent.id)
         plan.user = replace(plan.user, blocked=True)
         self.desk.end(plan, "blocked", block_call(user_key, plan.content.settings.channel.sender_key))
