@@ -51,11 +51,23 @@ def test_handle_times_read_straight_from_closed_queue_tickets():
     (4, 3, [], 6),
     (2, 1, [60, 120, 3600], 4),         # median 120 s: the hour-long outlier does not count
     (1, 2, [20, 30], 1),                # under a minute still says one minute, never zero
-    (1, 0, [], 3),                      # nobody online: counted as one seat, not a division by zero
     (5, 2, [150], 8),                   # 3 rounds x 2.5 min = 7.5 -> 8
 ])
 def test_estimate_minutes_counts_rounds_of_median_handle_time(place, capacity, recent, minutes):
     assert estimate_minutes(place, capacity, recent) == minutes
+
+
+@pytest.mark.parametrize("capacity", [0, -1])
+def test_without_a_seat_there_are_no_minutes_to_promise(capacity):
+    assert estimate_minutes(1, capacity, [60.0]) is None
+
+
+def test_with_nobody_online_who_has_the_skills_the_customer_hears_their_place_and_no_minutes():
+    state = state_of([agent("kim", "주문", presence="offline"), agent("lee", "배송")],
+                     [ticket("t0", skills=("주문",))])
+    result = estimate(state, "t0", [60.0])
+    assert (result.position, result.minutes) == (1, None)
+    assert result.text == "현재 대기 1번째예요. 지금은 연결 가능한 상담원이 없어 대기가 길어질 수 있어요."
 
 
 def test_parallel_capacity_counts_online_seats_that_have_the_skills():
@@ -114,6 +126,13 @@ def test_never_more_often_than_the_interval_however_much_the_line_moved():
 ])
 def test_a_position_change_is_news_when_near_the_front_or_a_fifth_of_the_line(before, after, news):
     assert should_notify(before, at(0), after, at(3600), min_interval=60) is news
+
+
+@pytest.mark.parametrize(("last_minutes", "new_minutes"), [(None, 3), (3, None)])
+def test_an_estimate_appearing_or_vanishing_is_news_even_in_the_same_place(last_minutes, new_minutes):
+    later = at(0) + timedelta(minutes=5)
+    assert should_notify(10, at(0), 10, later, 60, last_minutes=last_minutes, new_minutes=new_minutes)
+    assert not should_notify(10, at(0), 10, at(30), 60, last_minutes=last_minutes, new_minutes=new_minutes)
 
 
 def test_a_two_minute_change_in_the_estimate_is_news_even_in_the_same_place():

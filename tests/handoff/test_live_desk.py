@@ -23,7 +23,7 @@ async def test_queued_with_its_position_then_assigned_to_the_skilled_free_agent(
     kim, lee = (AgentClient(stack.http, stack.server_url, TOKENS[a]) for a in ("kim", "lee"))
     first, second = stack.user("pos-1"), stack.user("pos-2")
     await escalate(first)
-    await first.wait_for(said("현재 대기 1번째, 예상 대기 약 3분"))
+    await first.wait_for(said("현재 대기 1번째예요. 지금은 연결 가능한 상담원이 없어 대기가 길어질 수 있어요."))
     await escalate(second)
     await second.wait_for(said("현재 대기 2번째"))
     waiting = await kim.waiting("general")

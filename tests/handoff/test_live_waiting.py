@@ -40,7 +40,7 @@ async def test_position_is_resent_only_when_it_moved_and_never_within_the_interv
     assert await heard(third) == [], "the interval passed, but nothing moved since"
 
     await second.say("대기 취소")
-    await third.wait_for(said("현재 대기 1번째, 예상 대기 약 3분"))
+    await third.wait_for(said("현재 대기 1번째예요. 지금은 연결 가능한 상담원이 없어"))
     kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
     sent = [(e["user_key"], e["data"]["position"]) for e in await kim.events("position")]
     assert sent == [("int-0", 1), ("int-1", 2), ("int-2", 3), ("int-2", 1)]

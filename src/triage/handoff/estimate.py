@@ -2,7 +2,9 @@
 
 The estimate is deliberately simple so agents can explain it: the median of recent handle
 times, one "round" per full set of seats ahead of the user. The median shrugs off the one
-conversation that took an hour. Users see whole minutes, never "0분".
+conversation that took an hour. Users see whole minutes, never "0분". When no online agent
+could take the ticket there is nothing to count rounds of, so no minutes are promised: the
+user hears their place and that the wait may be long.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ HISTORY = 50
 NEAR_FRONT = 3
 """From this place to the front every step is news; further back only a move of a fifth of the line is."""
 MINUTES_WORTH_TELLING = 2
+NO_AGENT_TEXT = "지금은 연결 가능한 상담원이 없어 대기가 길어질 수 있어요."
 
 
 @dataclass(frozen=True)
 class WaitEstimate:
     position: int
-    minutes: int
+    minutes: int | None
+    """``None`` when no online agent could take the ticket."""
 
     @property
     def text(self) -> str:
@@ -51,10 +55,12 @@ def parallel_capacity(state: QueueState, ticket: Ticket) -> int:
 
 
 def estimate_minutes(place: int, capacity: int, recent: Sequence[float],
-                     default: float = DEFAULT_HANDLE_SECONDS) -> int:
-    """With nobody online the line still moves one seat at a time once someone arrives."""
+                     default: float = DEFAULT_HANDLE_SECONDS) -> int | None:
+    """``None`` without a seat: any number would be a promise nobody online can keep."""
+    if capacity < 1:
+        return None
     handle = statistics.median(recent) if recent else default
-    seconds = math.ceil(place / max(capacity, 1)) * handle
+    seconds = math.ceil(place / capacity) * handle
     return max(1, math.floor(seconds / 60 + 0.5))
 
 
@@ -75,7 +81,9 @@ def _duration(minutes: int) -> str:
     return f"{hours}시간 {rest}분" if rest else f"{hours}시간"
 
 
-def format_wait(place: int, minutes: int) -> str:
+def format_wait(place: int, minutes: int | None) -> str:
+    if minutes is None:
+        return f"현재 대기 {place}번째예요. {NO_AGENT_TEXT}"
     return f"현재 대기 {place}번째, 예상 대기 약 {_duration(minutes)}"
 
 
@@ -89,12 +97,15 @@ def should_notify(last_position: int | None, last_sent_at: datetime | None, new_
     """Repeat the wait only when it is news, and never more often than ``min_interval`` seconds.
 
     Nothing sent yet is always news. A user fourteenth in line does not need a message for
-    every step; a user third in line does.
+    every step; a user third in line does. An estimate appearing or vanishing (an agent who
+    could serve them came online, or the last one left) is news wherever they are.
     """
     if last_position is None or last_sent_at is None:
         return True
     if (now - last_sent_at).total_seconds() < min_interval:
         return False
+    if (last_minutes is None) != (new_minutes is None):
+        return True
     estimate_moved = (last_minutes is not None and new_minutes is not None
                       and abs(new_minutes - last_minutes) >= MINUTES_WORTH_TELLING)
     return _moved_enough(last_position, new_position) or estimate_moved
