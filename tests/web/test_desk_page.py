@@ -1,4 +1,4 @@
-"""Two agents at the desk in two browsers: claim, reply, the queue empties for both, close-to-bot."""
+"""Agents at the desk in real browsers: claim, reply, transfer with a note, unread marks, failures in Korean."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_two_agents_share_the_queue_and_one_takes_the_customer_back_to_the_bot(c
     expect(lee.locator("#queues button").filter(has_text="1번째")).to_be_visible()
     expect(kim).to_have_title("(1) 상담 데스크")
     waiting.click()
-    expect(kim.locator("#packet-facts")).to_contain_text("user_asked")
+    expect(kim.locator("#packet-facts")).to_contain_text("고객이 상담원을 요청했어요")
     expect(kim.locator("#packet-facts")).to_contain_text("77")
     kim.get_by_role("button", name="이 상담 받기").click()
 
@@ -74,3 +74,56 @@ def test_a_wrong_token_is_refused_with_a_message(console, browser):
     page.get_by_role("button", name="로그인").click()
     expect(page.get_by_role("alert").first).to_have_text("토큰이 맞지 않아요.")
     expect(page.locator("#desk")).to_be_hidden()
+
+
+NOTE = "고객님이 사진으로 불량 확인해 주셨고 환불 승인만 남았습니다"
+
+
+def test_a_transfer_note_and_a_new_customer_message_reach_the_receiving_agent(console, browser):
+    kim, lee = (login(open_tab(browser, console.url + "/desk"), agent) for agent in ("kim", "lee"))
+    console.customer("desk-t1", "consult", {"extra": "topic=order&order=88"})
+    console.customer("desk-t1", "messages", {"text": "상담원"})
+    kim.locator("#queues button").filter(has_text="1번째").click()
+    kim.get_by_role("button", name="이 상담 받기").click()
+    expect(kim.locator("#packet-facts")).to_contain_text("상담 중")
+    expect(kim.get_by_label("넘기기")).to_contain_text("상담원 이상담 (자리 비움)")
+    kim.get_by_label("넘기기").select_option("agent:lee")
+    kim.get_by_label("메모").fill(NOTE)
+    kim.locator("#transfer-form").get_by_role("button", name="넘기기").click()
+
+    mine = lee.locator("#mine button")
+    expect(mine).to_contain_text("주문 · 고객 desk-t1")
+    expect(mine).to_contain_text("[주문] 주문 88")
+    console.customer("desk-t1", "messages", {"text": "사진 다시 보낼까요?"})
+    expect(mine.locator(".unread-mark")).to_have_text("새 메시지")
+    mine.click()
+    expect(lee.locator("#transcript li.in").last).to_contain_text("사진 다시 보낼까요?")
+    expect(lee.locator("#mine .unread-mark")).to_have_count(0)
+    expect(lee.locator("#transfers")).to_contain_text("상담원 김상담 → 상담원 이상담")
+    expect(lee.locator("#transfers")).to_contain_text(NOTE)
+    lee.get_by_role("button", name="상담 종료").click()
+    expect(lee.locator("#mine")).to_contain_text("맡은 상담이 없어요")
+
+
+def test_a_reply_to_a_conversation_closed_meanwhile_stays_in_the_box_with_the_reason_in_korean(console, browser):
+    console.customer("desk-t2", "consult", {"extra": "topic=order"})
+    console.customer("desk-t2", "messages", {"text": "상담원"})
+    tab = open_tab(browser, console.url + "/desk")
+    tab.page.route("**/api/v1/events", lambda route: route.abort())
+    kim = login(tab, "kim")
+    kim.locator("#queues button").first.click()
+    kim.get_by_role("button", name="이 상담 받기").click()
+    ticket = kim.locator("#mine button").first.get_attribute("data-ticket")
+    reply = "주문하신 상품은 내일 오전에 다시 출고될 예정이에요. 출고되면 알림톡으로 송장번호를 보내 드릴게요."
+    kim.get_by_label("답장").fill(reply)
+
+    console.customer("desk-t2", "leave")
+    token = {"Authorization": f"Bearer {AGENTS['kim']['token']}"}
+    eventually(lambda: console.request("GET", f"/api/v1/conversations/{ticket}", headers=token)[2]
+               ["ticket"]["status"] == "closed")
+    kim.get_by_role("button", name="보내기", exact=True).click()
+
+    expect(kim.locator("#desk-error")).to_have_text("이미 종료된 상담이에요.")
+    expect(kim.locator("#packet-facts")).to_contain_text("종료됨")
+    expect(kim.get_by_label("답장")).to_have_value(reply)
+    expect(kim.get_by_role("button", name="보내기", exact=True)).to_be_disabled()
