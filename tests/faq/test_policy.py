@@ -52,3 +52,10 @@ def test_another_shop_named_in_the_query_is_refused_even_on_a_perfect_match():
 def test_entry_threshold_overrides():
     assert _decide(85, thresholds={"e0": 90}).kind == "suggest"
     assert _decide(75, thresholds={"e0": 70}).kind == "answer"
+
+
+def test_a_query_restating_a_phrasing_is_answered_despite_words_the_splitter_did_not_know():
+    restated = [Candidate("exchange-size", 100.0, "사이즈가 안 맞아요", "spacing"), Candidate("e1", 57.5, "q1", "fuzzy")]
+    guessed = [Candidate("exchange-size", 95.0, "사이즈가 안 맞아요", "fuzzy"), Candidate("e1", 57.5, "q1", "fuzzy")]
+    assert decide("사이즈가 안맞아요", restated, SETTINGS, {}, lambda _: True, 0.5).kind == "answer"
+    assert decide("사이즈가 안맞네", guessed, SETTINGS, {}, lambda _: True, 0.5).kind == "suggest"

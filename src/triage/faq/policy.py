@@ -16,6 +16,9 @@ UNKNOWN_REFUSE = 0.5
 """When half the query's words appear in no FAQ entry, the question is about something else..."""
 UNKNOWN_OVERRULED = 70.0
 """...unless the rest matches this well (할부 몇개월까지 돼요, 신발 사이즈가 안 맞아요): then the bot asks."""
+RESTATING_ROUTES = frozenset({"exact", "spacing", "particles", "synonym"})
+"""Routes by which a query scoring 100 is one of the entry's own phrasings, give or take spacing,
+particles or synonyms: its words are the phrasing's, however the word splitter cut them."""
 
 
 def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
@@ -25,8 +28,8 @@ def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
 
     ``thresholds`` holds per-entry answer thresholds (None = the site's); ``answerable`` says
     whether an entry's required keywords appear in the query; ``unknown_share`` is the share of
-    the query's words no entry uses: any makes the bot ask rather than answer, many make it refuse
-    unless the best match is strong; ``elsewhere`` says the query names another shop or service, whose
+    the query's words no entry uses: any makes the bot ask rather than answer (unless the query
+    restates a phrasing), many make it refuse unless the best match is strong; ``elsewhere`` says the query names another shop or service, whose
     questions none of our answers fit however well the words match.
     """
     if elsewhere:
@@ -41,6 +44,12 @@ def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
     own = thresholds.get(top.entry_id)
     threshold = settings.answer if own is None else own
     if top.score >= threshold and top.score - runner_up >= settings.margin and answerable(top.entry_id) \
-            and not unknown_share:
+            and (not unknown_share or restates(top)):
         return Decision("answer", query, (top,))
     return Decision("suggest", query, offered)
+
+
+def restates(candidate: Candidate) -> bool:
+    """An "unknown" word in a query that is a phrasing with one space less (안맞아요 for 안 맞아요) is
+    an artefact of word splitting, not a sign the question is about something else."""
+    return candidate.score >= 100 and candidate.route in RESTATING_ROUTES
