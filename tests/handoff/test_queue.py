@@ -8,7 +8,8 @@ import pytest
 
 from triage.handoff.queue import (
     OFFLINE_NOTE, Assigned, ClaimError, PositionChanged, QueueError, QueueState, Unassigned, assign_waiting, claim,
-    Ticket, close, enqueue, overdue, position, position_changes, positions, restore, set_presence, transfer, waiting,
+    Ticket, close, enqueue, overdue, position, position_changes, positions, reconfigure, restore, set_presence,
+    transfer, unheld, waiting,
 )
 from triage.settings import QueueSettings
 
@@ -341,3 +342,27 @@ def test_restore_puts_tickets_of_departed_or_offline_agents_back_in_line():
     assert ids(waiting(restored)) == ["t1", "t2"]
     assert restored.agents["lee"].active == ()
     assert broken_invariants(restored) == []
+
+
+# ---- an edited agents: section ------------------------------------------------------------
+
+
+def test_a_reload_takes_names_and_skills_from_the_file_and_keeps_presence_load_and_api_capacity():
+    state, _ = assign_waiting(state_of([agent("kim", "주문", capacity=5)], [ticket("t1")]), at(1))
+    edited = {"kim": replace(agent("kim", "주문", "배송", capacity=2, presence="offline"), name="김상담")}
+    kept = reconfigure(state, edited).agents["kim"]
+    assert (kept.name, kept.skills, kept.presence, kept.active, kept.max_concurrent) == (
+        "김상담", frozenset({"주문", "배송"}), "online", ("t1",), 5)
+    assert reconfigure(state, edited, edited_capacity=["kim"]).agents["kim"].max_concurrent == 2
+
+
+def test_a_removed_agent_is_gone_and_their_tickets_go_back_in_line_with_the_offline_note():
+    state, _ = assign_waiting(state_of([agent("kim"), agent("lee")], [ticket("t1"), ticket("t2", age=1)]), at(1))
+    state = reconfigure(state, {"lee": agent("lee")})
+    assert list(state.agents) == ["lee"]
+    requeued, back = unheld(state, at(5))
+    [item] = back
+    assert (item.agent_id, item.ticket.status, item.ticket.transfers[-1].note) == ("kim", "waiting", OFFLINE_NOTE)
+    assert requeued.tickets[item.ticket.id].status == "waiting" and broken_invariants(requeued) == []
+    assert unheld(requeued, at(6))[1] == []
+

@@ -8,7 +8,10 @@ conversation frees a seat, the next customer in line is assigned and told), and 
 still the one commit.
 
 On start the state is rebuilt from the tickets and agents tables with ``queue.restore``, so a
-restart loses no waiting customer and no agent's conversations.
+restart loses no waiting customer and no agent's conversations. An edited ``agents:`` section
+takes effect when the content reloads: routing sees the file's names, skills and capacities at
+once, and a removed agent's customers go back in line with the next plan (the timer tick's, at
+the latest), told the way customers of an agent who went offline are.
 """
 
 from __future__ import annotations
@@ -38,11 +41,12 @@ REMINDER_TEXT = "아직 상담원 연결을 기다리고 있어요. {wait}\n대�
 QUEUE_END_TEXT = "응답이 없어 상담원 연결 대기를 종료할게요. 다시 필요하시면 언제든 말씀해 주세요."
 AGENT_WARN_TEXT = "상담을 계속하시려면 메시지를 남겨 주세요. 응답이 없으면 잠시 후 상담이 종료돼요."
 AGENT_END_TEXT = "응답이 없어 상담을 종료할게요. 이용해 주셔서 감사합니다."
+AGENT_LEFT_TEXT = "상담원 연결이 끊겨 다른 상담원을 연결해 드릴게요."
 MAX_WAIT_TEXT = ("기다리시는 시간이 길어지고 있어요. 문의 내용을 남겨 주시면 상담원이 순서대로 확인하고 답변드릴게요. "
                  "창을 닫으셔도 괜찮아요.\n대기를 그만두시려면 '{keyword}'를 입력해 주세요.")
 MESSAGE_KEYS = {"assigned": ASSIGNED_TEXT, "cancelled": CANCELLED_TEXT, "reminder": REMINDER_TEXT,
                 "queue_end": QUEUE_END_TEXT, "agent_warn": AGENT_WARN_TEXT, "agent_end": AGENT_END_TEXT,
-                "max_wait": MAX_WAIT_TEXT}
+                "max_wait": MAX_WAIT_TEXT, "agent_left": AGENT_LEFT_TEXT}
 """Per-queue overrides come from ``queues.<name>.messages`` in triage.yaml."""
 HISTORY_DAYS = 7
 """Closed tickets loaded on start, for handle-time estimates."""
@@ -72,6 +76,8 @@ class Desk:
         self._settings: Settings | None = None
         self._config = HandoffConfig()
         self.rows: dict[str, TicketRow] = {}
+        self._unsaved: dict[str, AgentRow] = {}
+        """Agent rows a reload changed, written with the next commit so a restart keeps them."""
         self.state = self._restore()
 
     # ---- configuration and time --------------------------------------------------------------
@@ -85,11 +91,22 @@ class Desk:
         """Parsed once per content snapshot; a reload that adds an agent adds them offline."""
         settings = self.settings
         if settings is not self._settings:
+            previous = self._config
             self._settings, self._config = settings, parse_handoff(settings)[0]
-            fresh = initial_desk(self._config).agents
             if hasattr(self, "state"):
-                self.state = replace(self.state, agents={**fresh, **self.state.agents})
+                self._reconfigure(previous)
         return self._config
+
+    def _reconfigure(self, previous: HandoffConfig) -> None:
+        """Routing follows the file now; only what changed in it is staged for the store."""
+        now = self.clock()
+        current = self._config.agents
+        edited = {a.id for a in current.values()
+                  if a.id in previous.agents and previous.agents[a.id].max_concurrent != a.max_concurrent}
+        removed = [self.state.agents[a] for a in self.state.agents if a not in current]
+        self.state = q.reconfigure(self.state, initial_desk(self._config).agents, edited)
+        for agent in [*(self.state.agents[a] for a in edited), *(replace(a, presence="offline") for a in removed)]:
+            self._unsaved[agent.id] = AgentRow(agent.id, agent.presence, agent.max_concurrent, now)
 
     def local(self, at: float) -> datetime:
         return datetime.fromtimestamp(at, self.settings.tz)
@@ -103,7 +120,7 @@ class Desk:
         rows = self.store.tickets(closed_since=now - HISTORY_DAYS * 86400)
         self.rows = {row.id: row for row in rows}
         agents = dict(initial_desk(self.config).agents)
-        for row in self.store.agent_rows():
+        for row in [*self.store.agent_rows(), *self._unsaved.values()]:
             if row.id in agents:
                 agents[row.id] = replace(agents[row.id], presence=row.presence, max_concurrent=row.max_concurrent)
         return q.restore([q.Ticket.from_dict(row.ticket) for row in rows], agents.values())
@@ -113,11 +130,23 @@ class Desk:
     def change(self, plan: Plan) -> Change:
         if plan.desk is None:
             self.config
-            plan.desk = Change(self.state, self.state)
+            plan.desk = Change(self.state, self.state, agents=dict(self._unsaved))
+            plan.agents += self._unsaved.values()
             plan.after_commit.append(lambda: self._adopt(plan.desk))
+            self._requeue_unheld(plan)
         return plan.desk
 
+    def _requeue_unheld(self, plan: Plan) -> None:
+        """Customers of an agent removed from triage.yaml wait again, with the next plan of any kind."""
+        state, requeued = q.unheld(plan.desk.state, self.local(plan.now))
+        if requeued:
+            self._back_in_line(plan, requeued)
+            self._settle(plan, state, plan.now)
+
     def _adopt(self, change: Change) -> None:
+        for agent_id, row in change.agents.items():
+            if self._unsaved.get(agent_id) is row:
+                del self._unsaved[agent_id]
         closed = sorted((t for t in change.state.tickets.values() if t.status == "closed"),
                         key=lambda t: t.closed_at or t.created_at, reverse=True)
         forget = {t.id for t in closed[50:]}
@@ -335,12 +364,21 @@ class Desk:
         agent = state.agents[agent_id]
         change.agents[agent_id] = AgentRow(agent_id, agent.presence, agent.max_concurrent, plan.now)
         plan.agents.append(change.agents[agent_id])
-        for item in requeued:
-            self._owner(plan, item.ticket.session_id, "queue")
-            self.event(plan, "transferred", item.ticket, from_agent=agent_id, to_agent=None,
-                       to_queue=item.ticket.queue, note=q.OFFLINE_NOTE)
+        self._back_in_line(plan, requeued)
         self._settle(plan, state, plan.now)
         return requeued
+
+    def _back_in_line(self, plan: Plan, requeued: list[q.Unassigned]) -> None:
+        """Their agent left: the customer is told once, and the cleared notice makes the wait line
+        that ``_settle`` sends next news again (or the new agent's name, if one is free)."""
+        change = self.change(plan)
+        for item in requeued:
+            ticket = item.ticket
+            change.rows[ticket.id] = replace(self.row(change, ticket.id), notice={})
+            self._owner(plan, ticket.session_id, "queue")
+            self.say(plan, ticket.session_id, ticket.user_key, self.text(ticket.queue, "agent_left"))
+            self.event(plan, "transferred", ticket, from_agent=item.agent_id, to_agent=None, to_queue=ticket.queue,
+                       note=q.OFFLINE_NOTE)
 
     def claim(self, plan: Plan, ticket: q.Ticket, agent_id: str) -> q.Ticket:
         state = q.claim(self.change(plan).state, ticket.id, agent_id, self.local(plan.now))

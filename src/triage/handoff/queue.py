@@ -357,6 +357,33 @@ def set_presence(state: QueueState, agent_id: str, presence: Presence, now: date
     return _with(state, requeued, [updated]), [Unassigned(t, agent_id) for t in requeued]
 
 
+def reconfigure(state: QueueState, configured: Mapping[str, Agent], edited_capacity: Iterable[str] = ()
+                ) -> QueueState:
+    """The agents triage.yaml lists now, each keeping what only the running desk knows.
+
+    Name and skills are the file's. Presence, open conversations and the last assignment are
+    the desk's. ``max_concurrent`` is the file's for the ``edited_capacity`` agents (the file
+    changed it) and otherwise stays what the agent last set through the API. An agent the file
+    no longer lists is gone at once; their tickets still name them until ``unheld`` puts them
+    back in line.
+    """
+    edited = set(edited_capacity)
+    agents = {}
+    for agent_id, fresh in configured.items():
+        known = state.agents.get(agent_id)
+        agents[agent_id] = fresh if known is None else replace(
+            fresh, presence=known.presence, active=known.active, last_assigned_at=known.last_assigned_at,
+            max_concurrent=fresh.max_concurrent if agent_id in edited else known.max_concurrent)
+    return replace(state, agents=agents)
+
+
+def unheld(state: QueueState, now: datetime) -> tuple[QueueState, list[Unassigned]]:
+    """Assigned tickets whose agent no longer exists go back in line as if that agent went offline."""
+    held = [t for t in state.tickets.values() if t.status == "assigned" and t.agent_id not in state.agents]
+    back = [Unassigned(_requeued(t, now), t.agent_id or "") for t in held]
+    return _with(state, [item.ticket for item in back]), back
+
+
 def close(state: QueueState, ticket_id: str, now: datetime) -> QueueState:
     """Ends a ticket whether waiting (the user cancelled) or assigned, freeing the agent's seat.
 
