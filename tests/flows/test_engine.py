@@ -324,6 +324,15 @@ def test_a_runtime_template_failure_sends_the_fallback_and_the_session_continues
     assert chat.state.node == "main.welcome"
 
 
+def test_a_template_that_would_build_a_huge_text_sends_the_fallback_and_records_why():
+    content = load_site(FIXTURES.parent / "template_runtime")
+    state, actions = step(content, new_state("s", UserInfo("u"), WEDNESDAY_10), Start(), WEDNESDAY_10)
+    assert texts(actions) == [FALLBACK_TEXT]
+    assert records(actions, "template_error") == [
+        {"node": "main.welcome", "line": 5, "error": 'SecurityError: the result of "*" would be too large for a text'}]
+    assert state.node == "main.welcome"
+
+
 def test_user_text_is_data_never_a_template(chat):
     chat.start("topic=order")
     chat.say("배송 문의")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from triage.flows.templates import TemplateProblem, compile_expr, compile_text, evaluate, render
+from triage.flows.templates import (
+    FALLBACK_TEXT, MAX_RENDERED, TemplateProblem, Text, compile_expr, compile_text, evaluate, render,
+)
 
 CONTEXT = {"vars": {"items": ["양말", "모자"]}, "user": {"returning": True}, "params": {"topic": "order"}}
 
@@ -34,3 +36,43 @@ def test_names_a_template_sets_itself_are_allowed_and_any_other_unknown_name_is_
         compile_text("{% for item in vars.items %}{{ item }}{% endfor %}{{ secret }}")
     with pytest.raises(TemplateProblem, match='unknown name "later"'):
         compile_text("{{ later }}{% set later = 1 %}")
+
+
+def test_misspelled_filters_tests_and_fields_of_fixed_names_are_refused_with_a_suggestion():
+    with pytest.raises(TemplateProblem, match=r'unknown filter "upperr" \(did you mean "upper"\?\)'):
+        compile_text("{% filter upperr %}안내{% endfilter %}")
+    with pytest.raises(TemplateProblem, match=r'unknown test "defind" \(did you mean "defined"\?\)'):
+        compile_expr("vars.order is not defind")
+    with pytest.raises(TemplateProblem, match=r'reference has no field "extar" \(did you mean "extra"\?\)'):
+        compile_text("{{ reference.extar }}")
+    with pytest.raises(TemplateProblem, match=r'session has no field "zzz" \(session has id, category, started_at\)'):
+        compile_text("{{ session.zzz }}")
+
+
+def test_open_names_methods_and_names_a_template_sets_itself_are_not_checked_as_fields():
+    assert compile_text("{{ vars.anything }}{{ params.whatever }}{{ user.get('returning') }}{{ now.strftime('%H') }}"
+                        "{% for channel in vars['items'] %}{{ channel.upper() }}{% endfor %}")
+
+
+def test_a_template_jinja_refuses_when_compiling_renders_as_the_fallback():
+    assert render(Text("{{ '안내' | upperr }}"), CONTEXT) == (
+        FALLBACK_TEXT, "TemplateAssertionError: No filter named 'upperr'.")
+
+
+def test_repetition_sums_and_powers_work_until_the_result_would_be_too_large():
+    assert render(compile_text("{{ '-' * 5 }} {{ 2 * [0] }} {{ 2 ** 10 }} {{ 'a' + 'b' }} {{ 3 * 4 }}"), CONTEXT) == (
+        "----- [0, 0] 1024 ab 12", None)
+    for source, operator in (("{{ 'a' * 100000000 }}", "*"), ("{{ 10 ** 100000000 }}", "**"),
+                             ("{% set ns = namespace(s='a') %}{% for _ in range(40) %}"
+                              "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}", "+")):
+        assert render(compile_text(source), CONTEXT) == (
+            FALLBACK_TEXT, f'SecurityError: the result of "{operator}" would be too large for a text')
+    assert evaluate(compile_expr("[0] * 100000000"), CONTEXT) == (
+        False, 'SecurityError: the result of "*" would be too large for a text')
+
+
+def test_a_text_that_keeps_growing_is_stopped_at_ten_bubbles():
+    endless = compile_text("{% for _ in range(100000) %}{% for _ in range(100000) %}가{% endfor %}{% endfor %}")
+    assert render(endless, CONTEXT) == (FALLBACK_TEXT, f"SecurityError: the text would be longer than "
+                                                       f"{MAX_RENDERED:,} characters")
+    assert render(compile_text("{{ '가' * 10000 }}"), CONTEXT) == ("가" * MAX_RENDERED, None)

@@ -42,7 +42,7 @@ from triage.flows.session import (
     SendButtons, SendImage, SendLinks, SendText, SessionState, SetCategory, SetTags, Start, Timeout, UserInfo,
     UserMedia, UserText,
 )
-from triage.flows.templates import FALLBACK_TEXT, Expr, Text, evaluate, render
+from triage.flows.templates import FALLBACK_TEXT, FIELDS, Expr, Text, evaluate, render
 from triage.flows.textsplit import split_text
 from triage.handoff.hours import is_open
 from triage.kakao.protocol import BUTTON_NAME_MAX
@@ -172,19 +172,21 @@ def _local(now: datetime, tz: tzinfo) -> datetime:
 
 def _context(turn: _Turn, state: SessionState) -> dict[str, Any]:
     """Copies, not the state's own mappings: the sandbox lets templates call ``dict.update``."""
-    channel = turn.content.settings.channel
     return {
         "params": dict(state.params),
-        "reference": {"extra": state.reference.extra, "bot": state.reference.bot,
-                      "bot_event": state.reference.bot_event},
-        "user": {"user_key": state.user.user_key, "returning": state.user.returning,
-                 "sessions": state.user.sessions, "last_category": state.user.last_category},
+        "reference": _fields("reference", state.reference),
+        "user": _fields("user", state.user),
         "vars": dict(state.vars),
         "input": turn.text if turn.text is not None else (state.last_input or ""),
-        "session": {"id": state.session_id, "category": state.category, "started_at": state.started_at},
+        "session": _fields("session", state, id="session_id"),
         "now": turn.now,
-        "channel": {"name": channel.name, "sender_key": channel.sender_key},
+        "channel": _fields("channel", turn.content.settings.channel),
     }
+
+
+def _fields(name: str, source: Any, **renamed: str) -> dict[str, Any]:
+    """The fields loading lets templates read (``FIELDS``), so what validates is what renders."""
+    return {field: getattr(source, renamed.get(field, field)) for field in FIELDS[name]}
 
 
 def _template_error(where: str, line: int, error: str) -> Record:
@@ -197,7 +199,7 @@ def _texts(turn: _Turn, state: SessionState, where: str, texts: Iterable[Text | 
     out: list[str] = []
     errors: list[Action] = []
     for text in texts:
-        if text is None or text.compiled is None:
+        if text is None or text.is_static:
             out.append(text.source if text is not None else "")
             continue
         context = context if context is not None else _context(turn, state)

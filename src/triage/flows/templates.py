@@ -1,34 +1,96 @@
 """Editors' templates and expressions, in Jinja2's sandbox.
 
-Compiled once when content loads, so syntax errors and unknown names surface in
-``triage validate`` and never in front of a customer. User text only ever reaches a
-template as data in the context, never as template source.
+Checked once when content loads, so syntax errors, unknown names, filters, tests and fields
+surface in ``triage validate`` and never in front of a customer. User text only ever reaches a
+template as data in the context, never as template source. What still fails at run time (an
+editor's data, a text grown too large) becomes the safe fallback text and an error, never an
+exception out of the engine.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
-from typing import Any, Mapping, MutableMapping
+from typing import Any, Iterable, Mapping, MutableMapping
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+
+from triage.problems import did_you_mean
 
 NAMES = ("params", "reference", "user", "vars", "input", "session", "now", "channel")
 """The names a template may read (spec section 4)."""
 
+FIELDS: Mapping[str, tuple[str, ...]] = {
+    "reference": ("extra", "bot", "bot_event"),
+    "user": ("user_key", "returning", "sessions", "last_category"),
+    "session": ("id", "category", "started_at"),
+    "channel": ("name", "sender_key"),
+}
+"""The names whose shape is fixed, with their fields. The engine builds its context from this
+very table, so loading can refuse a typo such as ``channel.nmae`` that would otherwise render
+as blank text in front of a customer."""
+
+_ATTRIBUTES: Mapping[str, frozenset[str]] = {
+    **{name: frozenset(fields) | frozenset(a for a in dir(dict) if not a.startswith("_"))
+       for name, fields in FIELDS.items()},
+    "now": frozenset(a for a in dir(datetime) if not a.startswith("_")),
+}
+"""What a template may read from a fixed name: its fields, and the methods of what it is
+(``user.get('returning')``, ``now.strftime('%H:%M')``)."""
+
 FALLBACK_TEXT = "죄송합니다. 잠시 문제가 생겼어요. 다시 한 번 말씀해 주세요."
+
+MAX_RENDERED = 10_000
+"""Ten bubbles (상담톡 takes 1,000 characters a bubble). A text longer than this is a template
+gone wrong; refusing it as it grows keeps one reply from filling the bot's memory."""
+_MAX_BITS = 3 * MAX_RENDERED
+"""A number longer than a text may be (about 9,000 digits) is as much a mistake, and computing
+one with ``**`` can take minutes."""
 
 
 class _Environment(SandboxedEnvironment):
-    """Jinja keeps a template's globals as a ChainMap over the environment's and copies them into
-    every render's context key by key in Python: over half the cost of rendering a short text or
-    evaluating a ``when``. Nothing changes the globals once content loads, so each template
-    gets a plain dict of them instead."""
+    """Jinja's sandbox, made cheaper to render with and safe from texts that grow without bound."""
+
+    intercepted_binops = frozenset({"*", "**", "+"})
+    """Jinja's sandbox bounds ``range`` but not ``'a' * 100000000``, which hangs the bot while
+    it builds the string; these operators are sized before they run."""
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """Jinja keeps a template's globals as a ChainMap over the environment's and copies them into
+        every render's context key by key in Python: over half the cost of rendering a short text or
+        evaluating a ``when``. Nothing changes the globals once content loads, so each template
+        gets a plain dict of them instead."""
         return {**self.globals, **(d or {})}
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if _too_big(operator, left, right):
+            raise SecurityError(f'the result of "{operator}" would be too large for a text')
+        return super().call_binop(context, operator, left, right)
+
+
+def _too_big(operator: str, left: Any, right: Any) -> bool:
+    """Estimated from the operands, since computing the result is what would hang."""
+    if _is_int(left) and _is_int(right):
+        if operator == "**":
+            return abs(left) > 1 and right > 0 and abs(left).bit_length() * right > _MAX_BITS
+        return operator == "*" and abs(left).bit_length() + abs(right).bit_length() > _MAX_BITS
+    if operator == "*":
+        items, times = (left, right) if _is_int(right) else (right, left)
+        return _is_int(times) and _is_sized(items) and len(items) * times > MAX_RENDERED
+    return operator == "+" and _is_sized(left) and _is_sized(right) and len(left) + len(right) > MAX_RENDERED
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int)
+
+
+def _is_sized(value: Any) -> bool:
+    return isinstance(value, (str, list, tuple))
 
 
 _ENV = _Environment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=False)
@@ -40,6 +102,8 @@ class Text:
 
     Loading only parses and checks the source; Jinja's code generation (five times the cost
     of parsing) waits for the first render and is shared by every text with the same source.
+    The checks at load cover what code generation would refuse (unknown filters and tests),
+    and ``render`` turns anything it still refuses into the fallback.
     """
 
     source: str
@@ -87,13 +151,37 @@ def _check_source(source: str) -> None:
 
 
 def _check_ast(ast: nodes.Template) -> None:
+    _check_filters(ast)
     unknown = sorted(_undeclared(ast) - set(NAMES))
     if unknown:
         allowed = ", ".join(NAMES)
         raise TemplateProblem(f'unknown name "{unknown[0]}" (templates can use {allowed})')
-    for node in ast.find_all((nodes.Getattr,)):
+    assigned = {node.name for node in ast.find_all(nodes.Name) if node.ctx != "load"}
+    for node in ast.find_all(nodes.Getattr):
         if node.attr.startswith("_"):
             raise TemplateProblem(f'"{node.attr}" is a private attribute and cannot be read')
+        if isinstance(node.node, nodes.Name) and node.node.name not in assigned:
+            _check_field(node.node.name, node.attr)
+
+
+def _check_filters(ast: nodes.Template) -> None:
+    """Jinja looks filters and tests up only when it generates code, which loading skips
+    (and which would fail only in front of a customer)."""
+    for node in ast.find_all((nodes.Filter, nodes.Test)):
+        kind, known = ("filter", _ENV.filters) if isinstance(node, nodes.Filter) else ("test", _ENV.tests)
+        if node.name not in known:
+            raise TemplateProblem(f'unknown {kind} "{node.name}"{did_you_mean(node.name, known)}')
+
+
+def _check_field(name: str, attr: str) -> None:
+    """``vars`` and ``params`` hold what editors and links put there, so only fixed names are checked."""
+    allowed = _ATTRIBUTES.get(name)
+    if allowed is None or attr in allowed:
+        return
+    hint = did_you_mean(attr, FIELDS.get(name, allowed))
+    if not hint and name in FIELDS:
+        hint = f" ({name} has {', '.join(FIELDS[name])})"
+    raise TemplateProblem(f'{name} has no field "{attr}"{hint}')
 
 
 def _undeclared(ast: nodes.Template) -> set[str]:
@@ -127,13 +215,26 @@ def compile_expr(source: str, line: int = 0) -> Expr:
 
 
 def render(text: Text, context: Mapping[str, Any]) -> tuple[str, str | None]:
-    """Render ``text``; on failure return the safe fallback and the error, never raise."""
-    if text.compiled is None:
+    """Render ``text``; on failure return the safe fallback and the error, never raise.
+    Compiling happens here too (see ``Text``), so a template Jinja refuses is such a failure."""
+    if text.is_static:
         return text.source, None
     try:
-        return text.compiled.render(context).strip("\n"), None
+        return _bounded(text.compiled.generate(context)).strip("\n"), None
     except Exception as exc:  # an editor's filter or data can fail in any way
         return FALLBACK_TEXT, f"{type(exc).__name__}: {exc}"
+
+
+def _bounded(chunks: Iterable[str]) -> str:
+    """Stops a loop that prints without end as soon as the text is too long to send."""
+    out: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_RENDERED:
+            raise SecurityError(f"the text would be longer than {MAX_RENDERED:,} characters")
+        out.append(chunk)
+    return "".join(out)
 
 
 def evaluate(expr: Expr, context: Mapping[str, Any]) -> tuple[bool, str | None]:
