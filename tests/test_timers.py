@@ -71,6 +71,16 @@ async def test_the_user_is_warned_then_the_session_ends_through_kakao(open_site,
     assert (await customer.session())["session"]["state"] == "ENDED"
 
 
+async def test_the_default_warning_tells_the_customer_the_time_bot_end_leaves(open_site, live):
+    stack = await live(open_site({"timers": {"bot_warn": 1, "bot_end": 30}}), timer_interval=0.1)
+    customer = stack.user("warned-user")
+    await customer.consult()
+
+    got = await customer.wait_for(lambda ms: any("상담이 종료돼요" in (m["text"] or "") for m in ms), timeout=8)
+
+    assert got[-1]["text"] == "30초 뒤 상담이 종료돼요. 계속하시려면 아무 말이나 입력해 주세요."
+
+
 async def test_an_answer_after_the_warning_keeps_the_session(open_site, live):
     root = open_site({"timers": {"bot_warn": 1, "bot_end": 3, "bot_warn_text": "곧 종료돼요."}})
     stack = await live(root, timer_interval=0.1)

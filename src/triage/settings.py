@@ -116,14 +116,33 @@ class ServerSettings:
     """Networks of the TLS-terminating proxies in front, whose X-Forwarded-For is believed."""
 
 
+BOT_END_PLACEHOLDER = "{bot_end}"
+
+
 @dataclass(frozen=True)
 class Timers:
     """Inactivity timers in seconds while the bot owns a session (0 = off)."""
 
     bot_warn: int = 0
     bot_end: int = 0
-    bot_warn_text: str = "3분 뒤 상담이 종료돼요. 계속하시려면 아무 말이나 입력해 주세요."
+    bot_warn_text: str = f"{BOT_END_PLACEHOLDER} 뒤 상담이 종료돼요. 계속하시려면 아무 말이나 입력해 주세요."
     bot_end_text: str = "응답이 없어 상담을 종료할게요. 다시 필요하시면 언제든 말씀해 주세요."
+
+    @property
+    def warning(self) -> str:
+        """The warning as sent. The time left comes from ``bot_end`` itself, so a text using the
+        placeholder (the default does) cannot promise three minutes when the end comes after one."""
+        return self.bot_warn_text.replace(BOT_END_PLACEHOLDER, korean_duration(self.bot_end))
+
+
+def korean_duration(seconds: int) -> str:
+    """How a customer says a wait: 60 is "1분", 90 "1분 30초". With no end set, "잠시"
+    keeps "잠시 뒤 상담이 종료돼요" true without naming a time nothing enforces."""
+    if seconds <= 0:
+        return "잠시"
+    hours, rest = divmod(seconds, 3600)
+    minutes, rest = divmod(rest, 60)
+    return " ".join(f"{n}{unit}" for n, unit in ((hours, "시간"), (minutes, "분"), (rest, "초")) if n)
 
 
 @dataclass(frozen=True)

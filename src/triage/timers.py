@@ -8,10 +8,11 @@ message, not from the last stage, so "queue_end: 1800" means half an hour of sil
 Kakao keeps a session 30 days after the user's last message, whoever else writes meanwhile,
 so the quiet local expiry counts from the customer's last message (``user_at``) alone. A bot
 that waits that long for an answer keeps a dead conversation in every report. Sites set
-``timers.bot_warn`` (idle seconds before "3분 뒤 상담이 종료돼요") and ``timers.bot_end``
-(seconds after the warning, or after the last activity when there is no warning, before a
-polite end). These count from the session's last change (``updated_at``): while the bot owns a
-session only the customer and the bot change it, and the warning itself must restart the count.
+``timers.bot_warn`` (idle seconds before a warning that the session ends in ``bot_end``) and
+``timers.bot_end`` (seconds after the warning, or after the last activity when there is no
+warning, before a polite end). These count from the session's last change (``updated_at``):
+while the bot owns a session only the customer and the bot change it, and the warning itself
+must restart the count.
 """
 
 from __future__ import annotations

@@ -270,7 +270,7 @@ def test_end_says_goodbye_and_ends(chat):
 
 def test_inactivity_warns_then_ends(chat, shop):
     chat.start()
-    assert texts(chat.send(Timeout("warn"))) == [shop.settings.timers.bot_warn_text]
+    assert texts(chat.send(Timeout("warn"))) == [shop.settings.timers.warning]
     actions = chat.send(Timeout("end"))
     assert texts(actions) == [shop.settings.timers.bot_end_text]
     assert of(EndSession, actions) == [EndSession("inactive")] and chat.state.owner == "ended"

@@ -620,7 +620,7 @@ def _on_timeout(turn: _Turn, state: SessionState, event: Timeout) -> Outcome:
         return state, []
     timers = turn.content.settings.timers
     if event.stage == "warn":
-        return state.evolve(idle_warned=True), [SendText(timers.bot_warn_text)]
+        return state.evolve(idle_warned=True), [SendText(timers.warning)]
     if event.stage == "end":
         return state.evolve(owner="ended"), [SendText(timers.bot_end_text), EndSession("inactive")]
     return state, []
