@@ -43,14 +43,22 @@ def run(args: argparse.Namespace) -> int:
     if args.html is not None:
         title = f"{settings.channel.name or 'triage'} 상담 리포트"
         try:
-            args.html.write_text(page(fig, flows, title, span.label), encoding="utf-8")
+            args.html.write_bytes(encoded(page(fig, flows, title, span.label)))
         except OSError as exc:
             return fail(HistoryError(f"{args.html}: cannot write the HTML report ({exc.strerror})"))
     if args.json:
-        print(json.dumps({"period": span.label, **to_json(fig)}, ensure_ascii=False, indent=2))
+        shown = json.dumps({"period": span.label, **to_json(fig)}, ensure_ascii=False, indent=2)
     else:
-        print("\n".join(table(fig, span.label)))
+        shown = "\n".join(table(fig, span.label))
+    print(encoded(shown).decode("utf-8"))
     return 0
+
+
+def encoded(text: str) -> bytes:
+    """UTF-8 with lone surrogates as "?": databases written before the webhook cleaned its text
+    still hold them, and one such message must not cost the whole report (nor leave a half-written
+    file, which is why the file is written from these finished bytes)."""
+    return text.encode("utf-8", "replace")
 
 
 def _flows(settings: Settings) -> FlowSet | None:
