@@ -241,7 +241,7 @@ class OutboxWorker:
             store.outbox_retry(item.id, step.at, step.error)
         else:
             store.outbox_failed(item.id, step.error, now)
-            log.warning("outbox: row %s (%s for %s) failed: %s", item.id, item.kind, item.user_key, step.error)
+            log.warning("outbox: row %s (%s for %r) failed: %s", item.id, item.kind, item.user_key, step.error)
             if step.no_session:
                 store.drop_pending_outbox(item.user_key, f"dropped after row {item.id}: {step.error}", now,
                                           session_id=item.session_id)
@@ -254,7 +254,7 @@ class OutboxWorker:
             if inspect.isawaitable(result):
                 await result
         except Exception:
-            log.exception("outbox: on_no_session failed for %s", item.user_key)
+            log.exception("outbox: on_no_session failed for %r", item.user_key)
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

@@ -195,7 +195,13 @@ MALFORMED += [
     ("photo without url", json.dumps(message(type="photo", content={})).encode()),
     ("session_id not digits", json.dumps(message(session_id="abc")).encode()),
     ("unknown sender_key", json.dumps(message(sender_key="f" * 40)).encode()),
+    ("nested 30,000 lists deep", b"[" * 30_000 + b"]" * 30_000),
+    ("content nested 30,000 lists deep", json.dumps(message(text="X")).replace('"X"', "[" * 30_000 + "]" * 30_000)
+     .encode()),
 ]
+FORGED_IDS = [("user_key", "u\nFAKE ERROR"), ("user_key", "u\u0000\u202e1"), ("user_key", "u\u2028x"),
+              ("user_key", "u\u200bx"), ("serial_number", "29\r\n00"), ("sender_key", SENDER[:39] + "\x1b")]
+MALFORMED += [(f"{field}={value!r}", json.dumps(message(**{field: value})).encode()) for field, value in FORGED_IDS]
 
 
 def test_there_are_at_least_fifty_kinds_of_malformed_body():
@@ -213,6 +219,68 @@ async def test_a_malformed_message_gets_a_4xx_json_error_and_stores_nothing(serv
     assert counts(db) == before
     healthy = await server.post("/message", json=message(serial="2900000000000000999"))
     assert healthy.status == 200
+
+
+async def test_a_deeply_nested_body_is_refused_in_one_log_line_without_a_traceback(server, caplog):
+    response = await server.post("/message", data=b"[" * 30_000 + b"]" * 30_000,
+                                 headers={"Content-Type": "application/json"})
+
+    assert (response.status, await response.json()) == (400, {"code": "-400",
+                                                              "message": "malformed JSON: nested too deeply"})
+    logged = [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert [r.getMessage() for r in logged] == [
+        "rejected /message from 127.0.0.1: 400 malformed JSON: nested too deeply"]
+    assert not any(r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize("path,body", [("/message", message(user_key="u\nFAKE ERROR")),
+                                       ("/reference", reference(user_key="u\u0000\u202e1")),
+                                       ("/expired_session", reference(user_key="u\u202e"))])
+async def test_ids_that_could_forge_a_log_line_are_refused_by_every_webhook(server, db, caplog, path, body):
+    before = counts(db)
+    response = await server.post(path, json=body)
+
+    assert response.status == 400
+    assert (await response.json())["message"] == \
+        "user_key: must not contain control, format or line-separator characters"
+    assert counts(db) == before
+    assert not any("\n" in r.getMessage() or "\u202e" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_lone_surrogate_in_the_text_arrives_as_a_replacement_character(server):
+    body = json.dumps(message(text="hi \ud800 there")).encode()
+    assert b"\\ud800" in body
+
+    response = await server.post("/message", data=body, headers={"Content-Type": "application/json"})
+    await settle(server)
+
+    assert response.status == 200
+    store = server.app[STORE]
+    said = [e.text for e in store.transcript(store.current_session("Ab3dEf6hIj9k").id) if e.direction == "in"]
+    assert said == ["hi \ufffd there"]
+
+
+async def test_a_surrogate_pair_written_as_escapes_stays_the_character_it_spells(server):
+    body = json.dumps(message(text="웃음 😀")).encode()
+    assert b"\\ud83d\\ude00" in body
+
+    assert (await server.post("/message", data=body, headers={"Content-Type": "application/json"})).status == 200
+    await settle(server)
+
+    store = server.app[STORE]
+    said = [e.text for e in store.transcript(store.current_session("Ab3dEf6hIj9k").id) if e.direction == "in"]
+    assert said == ["웃음 😀"]
+
+
+async def test_a_wrong_sender_key_is_logged_beside_the_expected_one_but_answered_without_it(server, caplog):
+    response = await server.post("/message", json=message(sender_key="ffffbbbb" + "0" * 32))
+
+    answer = await response.json()
+    assert (response.status, answer) == (403, {"code": "-501", "message": "InvalidSenderException(unknown sender_key)"})
+    assert SENDER[:8] not in json.dumps(answer)
+    assert [r.getMessage() for r in caplog.records if r.name == "triage.webhooks"] == [
+        "rejected /message from 127.0.0.1: 403 InvalidSenderException(unknown sender_key): got ffffbbbb…, "
+        f"expected {SENDER[:8]}… (channel.sender_key in triage.yaml)"]
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

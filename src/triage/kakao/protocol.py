@@ -151,6 +151,15 @@ class Fields:
         assert value is not None
         return value
 
+    def identifier(self, key: str, limit: int) -> str:
+        """Required text without control, format (bidi, zero-width) or separator characters: ids are
+        logged and shown to agents, and a newline or a U+202E in one would let any caller forge or
+        disguise a log line. Kakao's ids are short plain tokens (spec §1.2), so nothing real is refused."""
+        value = self.required(key, limit)
+        if not value.isprintable():
+            raise ProtocolError(self.name(key), "must not contain control, format or line-separator characters")
+        return value
+
     def serial(self, key: str, limit: int) -> str:
         """Text, or a whole number kept as its exact decimal string: Kakao's serials are 19-digit
         strings (spec §2.2), and an encoder that sends the number must still de-duplicate with them."""
@@ -159,7 +168,7 @@ class Fields:
             return _limited(self.name(key), str(value), limit)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             raise ProtocolError(self.name(key), "must be text or a whole number of at least 0")
-        return self.required(key, limit)
+        return self.identifier(key, limit)
 
     def digits(self, key: str, limit: int, required: bool = True) -> str | None:
         """Ids Kakao writes as digit strings; numbers are tolerated because JSON encoders differ."""
@@ -273,8 +282,8 @@ def parse_message(body: Any) -> InboundMessage:
     kind = f.required("type", TYPE_MAX)
     text, media_url = _content(f, kind)
     return InboundMessage(
-        user_key=f.required("user_key", USER_KEY_MAX),
-        sender_key=f.required("sender_key", SENDER_KEY_MAX),
+        user_key=f.identifier("user_key", USER_KEY_MAX),
+        sender_key=f.identifier("sender_key", SENDER_KEY_MAX),
         session_id=f.digits("session_id", SESSION_ID_MAX, required=False),
         time_ms=f.time_ms(),
         serial_number=f.serial("serial_number", SERIAL_MAX),
@@ -318,8 +327,8 @@ def parse_reference(body: Any) -> InboundReference:
     extra = reference.text("extra", EXTRA_MAX, required=False, empty=True)
     fallback = last.text("extra", EXTRA_MAX, required=False, empty=True)
     return InboundReference(
-        user_key=f.required("user_key", USER_KEY_MAX),
-        sender_key=f.required("sender_key", SENDER_KEY_MAX),
+        user_key=f.identifier("user_key", USER_KEY_MAX),
+        sender_key=f.identifier("sender_key", SENDER_KEY_MAX),
         session_id=f.digits("session_id", SESSION_ID_MAX) or "",
         app_user_id=f.optional_int("app_user_id"),
         time_ms=f.time_ms(),
@@ -333,8 +342,8 @@ def parse_reference(body: Any) -> InboundReference:
 def parse_expired(body: Any) -> InboundExpired:
     f = Fields.of(body)
     return InboundExpired(
-        user_key=f.required("user_key", USER_KEY_MAX),
-        sender_key=f.required("sender_key", SENDER_KEY_MAX),
+        user_key=f.identifier("user_key", USER_KEY_MAX),
+        sender_key=f.identifier("sender_key", SENDER_KEY_MAX),
         session_id=f.digits("session_id", SESSION_ID_MAX, required=False),
         time_ms=f.time_ms(),
         reason=f.text("reason", REASON_MAX, required=False, empty=True),

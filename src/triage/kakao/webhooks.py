@@ -13,6 +13,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
@@ -24,6 +25,11 @@ from triage.store import Inbound, InboxItem
 log = logging.getLogger("triage.webhooks")
 
 OK = {"code": "0"}
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""How a lone surrogate can enter: UTF-8 cannot carry one, only a ``\\udXXX`` escape can."""
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+SENDER_SHOWN = 8
+"""Characters of a sender_key a refusal log shows: enough to tell keys apart, too few to use one."""
 
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -35,8 +41,10 @@ def _within(address: Address, networks: list[Network]) -> bool:
 
 
 class WebhookError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        self.status, self.code, self.message = status, code, message
+    """``message`` is the caller's answer; ``detail`` is for the operator's log only."""
+
+    def __init__(self, status: int, code: str, message: str, detail: str = ""):
+        self.status, self.code, self.message, self.detail = status, code, message, detail
         super().__init__(message)
 
 
@@ -85,10 +93,10 @@ class Webhooks:
         try:
             self._check_caller(request)
             event = parse(await self._json(request))
-            if event.sender_key != self.sender_key():
-                raise WebhookError(403, "-501", f"InvalidSenderException(unknown sender_key)")
+            self._check_sender(event.sender_key)
         except WebhookError as exc:
-            log.warning("rejected %s from %s: %s %s", request.path, request.remote, exc.status, exc.message)
+            log.warning("rejected %s from %s: %s %s%s", request.path, request.remote, exc.status, exc.message,
+                        exc.detail)
             return error_response(exc.status, exc.code, exc.message)
         except ProtocolError as exc:
             log.warning("rejected %s from %s: 400 %s", request.path, request.remote, exc.message)
@@ -97,6 +105,15 @@ class Webhooks:
         if await self.accept(Inbound(event.user_key, kind, dedupe(event), payload)) is None:
             log.info("duplicate %s ignored (%s)", kind, dedupe(event))
         return web.json_response(OK)
+
+    def _check_sender(self, given: str) -> None:
+        """A wrong key is a misconfiguration far more often than an attack, and only the two keys side by
+        side show which end is wrong; the caller learns nothing of ours."""
+        expected = self.sender_key()
+        if given != expected:
+            raise WebhookError(403, "-501", "InvalidSenderException(unknown sender_key)",
+                               f": got {given[:SENDER_SHOWN]}…, expected {expected[:SENDER_SHOWN]}… "
+                               "(channel.sender_key in triage.yaml)")
 
     def _check_caller(self, request: web.Request) -> None:
         if self._networks:
@@ -135,11 +152,14 @@ class Webhooks:
         except ValueError as exc:
             raise WebhookError(400, "-400", f"unreadable body: {exc}") from None
         try:
-            return json.loads(raw.decode("utf-8").removeprefix("\ufeff"))
+            body = json.loads(raw.decode("utf-8").removeprefix("\ufeff"))
+            return _without_lone_surrogates(body) if SURROGATE_ESCAPE.search(raw) else body
         except UnicodeDecodeError:
             raise WebhookError(400, "-400", "body is not UTF-8") from None
         except json.JSONDecodeError as exc:
             raise WebhookError(400, "-400", f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except RecursionError:
+            raise WebhookError(400, "-400", "malformed JSON: nested too deeply") from None
 
     async def _body(self, request: web.Request) -> bytes:
         """Until EOF: one read returns only what has arrived, and a long or chunked body arrives in
@@ -153,3 +173,16 @@ class Webhooks:
                 raise WebhookError(413, "-413", f"body over {limit} bytes")
             parts.append(chunk)
         return b"".join(parts)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """Lone surrogates become U+FFFD rather than a refusal: the customer's message still arrives with
+    one unreadable character, where a 400 would lose all of it, and every later writer (the store,
+    ``triage export``, reports) can encode what was kept."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    return value
