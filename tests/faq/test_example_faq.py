@@ -43,3 +43,15 @@ def test_a_phrasing_missing_one_space_is_answered_whenever_the_phrasing_is(index
 ])
 def test_one_missing_space_still_gets_the_answer(index, query, entry):
     assert outcome(index, query) == ("answer", entry)
+
+
+@pytest.mark.parametrize("query", [
+    "주문 번호 잃어버렸어요",  # 번호 is part of 비밀번호, but 주문 is nowhere in the password entry
+    "교환 택배비 얼마",  # the general delivery fee entry never speaks of 교환
+    "취소가 안 돼요",  # the auto-cancel entry negates 했 (취소 안 했는데), not 돼
+    "반품 신청 취소하고 싶어요",  # the return entry never speaks of 취소
+    "탈퇴 안 할게요",  # the withdrawal entry never negates
+])
+def test_a_query_the_best_entry_only_partly_speaks_to_is_not_answered_with_it(index, query):
+    best = index.match(query)[0].entry_id
+    assert outcome(index, query) != ("answer", best)

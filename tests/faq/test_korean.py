@@ -1,5 +1,6 @@
 """Each normalisation step, pinned with the Korean it exists for."""
 
+import pytest
 from rapidfuzz import fuzz
 
 from triage.faq import korean
@@ -111,3 +112,16 @@ def test_segment_drops_filler_between_known_words_but_prefers_known_words():
     assert korean.segment("출고후취소가능", known) == ("출고", "후", "취소")
     assert korean.segment("반품수거언제", known) == ("반품", "수거", "언제")
     assert korean.segment("가능취소", known) == ("가능취소",)
+
+
+@pytest.mark.parametrize(("text", "negated"), [
+    ("취소가 안 돼요", {"안되"}),
+    ("내가 취소 안 했는데 취소됨", {"안하"}),
+    ("탈퇴 안 할게요", {"안하"}),
+    ("아직 안 왔어요", {"안오"}),
+    ("택배가 안와요", {"안오"}),
+    ("물건을 못 받았어요", {"못바"}),
+    ("배송 언제 와요", set()),
+])
+def test_negated_names_the_verb_a_negation_applies_to_whatever_its_tense_or_spacing(text, negated):
+    assert korean.negated(text) == negated

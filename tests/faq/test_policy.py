@@ -59,3 +59,9 @@ def test_a_query_restating_a_phrasing_is_answered_despite_words_the_splitter_did
     guessed = [Candidate("exchange-size", 95.0, "사이즈가 안 맞아요", "fuzzy"), Candidate("e1", 57.5, "q1", "fuzzy")]
     assert decide("사이즈가 안맞아요", restated, SETTINGS, {}, lambda _: True, 0.5).kind == "answer"
     assert decide("사이즈가 안맞네", guessed, SETTINGS, {}, lambda _: True, 0.5).kind == "suggest"
+
+
+def test_an_entry_that_does_not_speak_to_the_whole_query_is_offered_not_answered():
+    candidates = [Candidate("delivery-fee", 90.0, "배송비는 얼마인가요?", "fuzzy"), Candidate("e1", 70.0, "q1", "fuzzy")]
+    decision = decide("환불 배송비 얼마", candidates, SETTINGS, {}, lambda _: True, accounted=lambda _: False)
+    assert decision.kind == "suggest" and decision.candidates[0].entry_id == "delivery-fee"

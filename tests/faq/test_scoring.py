@@ -90,3 +90,10 @@ def test_a_phrasing_without_content_words_needs_no_typo_route():
     from triage.faq.scoring import TermMatcher
 
     assert TermMatcher(("배송",), lambda term: 1.0).needs_typo(()) is False
+
+
+def test_unmatched_words_are_those_no_compound_form_or_typo_of_the_phrasing_covers():
+    words = TermMatcher(("환불", "배송비", "얼마"), lambda _: 1.0)
+    assert words.unmatched(("배송비", "얼마")) == ("환불",)
+    assert words.unmatched(("반품", "배송", "얼마")) == ("환불",)
+    assert words.unmatched(()) == ("환불", "배송비", "얼마")

@@ -70,6 +70,10 @@ class FaqIndex:
         forms = [(entry_id, form(text, self.synonyms, self.known)) for entry_id, text in phrasings]
         self.keywords = {e.id: tuple(korean.canonical(k, self.synonyms) for k in e.keywords) for e in active}
         self.thresholds = {e.id: e.threshold for e in active}
+        negations: dict[str, frozenset[str]] = {}
+        for entry_id, text in phrasings:
+            negations[entry_id] = negations.get(entry_id, frozenset()) | korean.negated(text)
+        self.negations = negations
         documents: dict[str, set[str]] = {}
         for entry_id, phrasing in forms:
             documents.setdefault(entry_id, set()).update(phrasing.terms)
@@ -94,10 +98,23 @@ class FaqIndex:
     def decide(self, query: str, category: str | None = None) -> Decision:
         candidates = self.match(query, category)
         text = self._readable(query)
-        unknown = 0.0 if korean.is_chosung_query(text) else \
-            self.vocabulary.unknown_share(korean.terms(text, self.synonyms))
+        if korean.is_chosung_query(text):
+            return decide(query, candidates, self.settings, self.thresholds,
+                          lambda entry_id: self._has_keywords(entry_id, text))
+        unknown = self.vocabulary.unknown_share(korean.terms(text, self.synonyms))
         return decide(query, candidates, self.settings, self.thresholds,
-                      lambda entry_id: self._has_keywords(entry_id, text), unknown, self._elsewhere(text))
+                      lambda entry_id: self._has_keywords(entry_id, text), unknown, self._elsewhere(text),
+                      lambda entry_id: self._accounts_for(entry_id, text))
+
+    def _accounts_for(self, entry_id: str, query: str) -> bool:
+        """Whether the entry speaks to every part of the query the FAQ has words for. A word other
+        entries use but this one never does changes the question (환불 배송비 is not 배송비, 반품 신청
+        취소 is not 반품 신청), and so does a negation the entry never makes (취소가 안 돼요 is not 취소
+        안 했는데 취소됨, 탈퇴 안 할게요 is not 탈퇴하고 싶어요): the bot asks rather than answers."""
+        if not korean.negated(query) <= self.negations.get(entry_id, frozenset()):
+            return False
+        words = TermMatcher(form(query, self.synonyms, self.known).terms, self.vocabulary.weight)
+        return not any(map(self.vocabulary.uses, words.unmatched(self.documents.get(entry_id, ()))))
 
     def _elsewhere(self, query: str) -> bool:
         """Looked for in the text as typed: particle stripping would cut 11번가 to 11번."""

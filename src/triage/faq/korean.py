@@ -307,3 +307,31 @@ def segment(word: str, known: frozenset[str] | set[str]) -> tuple[str, ...]:
 
 
 _GAP_PARTICLES = frozenset(p for p in PARTICLES if len(p) == 1)
+
+
+NEGATORS = frozenset("안못")
+_CONTRACTED = {"돼": "되", "해": "하", "와": "오", "봐": "보", "줘": "주"}
+"""Contracted verb syllables (돼요, 해서, 와요) and their plain stems, so tenses of one verb meet."""
+
+
+def negated(text: str) -> frozenset[str]:
+    """The verbs the text negates, each as its negator and first stem syllable: 취소가 안 돼요 -> 안되,
+    내가 취소 안 했는데 -> 안하, 못 받았어요 -> 못바, 안맞아요 -> 안마.
+
+    Terms keep 안 but lose the verb after it, so "can't cancel" and "didn't cancel" look alike to the
+    scorers; the negated verb tells them apart.
+    """
+    words = fold(text).split()
+    heads = set()
+    for word, following in zip(words, words[1:] + [""]):
+        verb = following if word in NEGATORS else word[1:] if word[0] in NEGATORS else ""
+        if verb and is_syllable(verb[0]):
+            heads.add(word[0] + _stem_syllable(verb[0]))
+    return frozenset(heads)
+
+
+def _stem_syllable(syllable: str) -> str:
+    """한/할/했 -> 하, 됐/된 -> 되, 받 -> 바: the syllable without its final, uncontracted."""
+    initial, medial, _ = _parts(syllable)
+    bare = _syllable(initial, medial)
+    return _CONTRACTED.get(bare, bare)

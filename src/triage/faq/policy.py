@@ -23,14 +23,16 @@ particles or synonyms: its words are the phrasing's, however the word splitter c
 
 def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
            thresholds: Mapping[str, float | None], answerable: Callable[[str], bool],
-           unknown_share: float = 0.0, elsewhere: bool = False) -> Decision:
+           unknown_share: float = 0.0, elsewhere: bool = False,
+           accounted: Callable[[str], bool] = lambda _: True) -> Decision:
     """Pick the band for ranked ``candidates`` (best first, one per entry).
 
     ``thresholds`` holds per-entry answer thresholds (None = the site's); ``answerable`` says
     whether an entry's required keywords appear in the query; ``unknown_share`` is the share of
     the query's words no entry uses: any makes the bot ask rather than answer (unless the query
     restates a phrasing), many make it refuse unless the best match is strong; ``elsewhere`` says the query names another shop or service, whose
-    questions none of our answers fit however well the words match.
+    questions none of our answers fit however well the words match; ``accounted`` says whether an
+    entry speaks to every word and negation of the query the FAQ knows: if not, the bot asks.
     """
     if elsewhere:
         return Decision("not_found", query)
@@ -44,12 +46,12 @@ def decide(query: str, candidates: Sequence[Candidate], settings: FaqSettings,
     own = thresholds.get(top.entry_id)
     threshold = settings.answer if own is None else own
     if top.score >= threshold and top.score - runner_up >= settings.margin and answerable(top.entry_id) \
-            and (not unknown_share or restates(top)):
+            and (restates(top) or not unknown_share and accounted(top.entry_id)):
         return Decision("answer", query, (top,))
     return Decision("suggest", query, offered)
 
 
 def restates(candidate: Candidate) -> bool:
-    """An "unknown" word in a query that is a phrasing with one space less (안맞아요 for 안 맞아요) is
-    an artefact of word splitting, not a sign the question is about something else."""
+    """An "unknown" or unmatched word in a query that is a phrasing with one space less (안맞아요 for
+    안 맞아요) is an artefact of word splitting, not a sign the question is about something else."""
     return candidate.score >= 100 and candidate.route in RESTATING_ROUTES

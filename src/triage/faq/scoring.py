@@ -181,6 +181,12 @@ class TermMatcher:
         beta = RECALL_BETA ** 2
         return 100 * ((1 + beta) * precision * recall / (beta * precision + recall)) ** LENIENCY
 
+    def unmatched(self, terms: Sequence[str]) -> tuple[str, ...]:
+        """The query's words that resemble none of ``terms``, not even as a compound, form or typo."""
+        if not terms:
+            return self.terms
+        return tuple(asked for asked, column in zip(self.terms, self._columns(terms)) if not max(column))
+
     def needs_typo(self, terms: Sequence[str]) -> bool:
         """Whether some query word met its best partner only through a keystroke typo."""
         for asked, similar in zip(self.terms, self._similar):

@@ -61,6 +61,10 @@ class Vocabulary:
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.unseen)
 
+    def uses(self, term: str) -> bool:
+        """Whether some entry's phrasings use exactly this word."""
+        return term in self.idf
+
     def knows(self, word: str) -> bool:
         if stem(word) in self.stems or len(word) == 2 and word[1] in VERB_ENDINGS and word[0] in self.firsts:
             return True
