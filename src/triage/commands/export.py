@@ -24,15 +24,27 @@ def run(args: argparse.Namespace) -> int:
         return store
     with store:
         document = export_user(store, args.user_key)
-    text = json.dumps(document, ensure_ascii=False, indent=2)
+    data = encoded(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     if args.out is None:
-        print(text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return 0
     try:
-        args.out.write_text(text + "\n", encoding="utf-8")
+        args.out.write_bytes(data)
     except OSError as exc:
         print(f"triage export: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
         return 1
     print(f"export {args.user_key}: {len(document['sessions'])} sessions, {len(document['events'])} events "
           f"written to {args.out}", file=sys.stderr)
     return 0
+
+
+def encoded(text: str) -> bytes:
+    """Encoded whole before anything is written, so a failure cannot leave a half or empty file.
+
+    A lone surrogate (stored before the webhooks replaced them) becomes its JSON escape ``\\udXXX``:
+    it only ever sits inside a JSON string, so the document stays valid UTF-8 JSON that reads back
+    to exactly what is stored, which an access request owes the person.
+    """
+    return text.encode("utf-8", "backslashreplace")

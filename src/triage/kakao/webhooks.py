@@ -20,14 +20,13 @@ from aiohttp import web
 
 from triage.kakao.protocol import InboundMessage, ProtocolError, parse_expired, parse_message, parse_reference
 from triage.settings import ServerSettings
-from triage.store import Inbound, InboxItem
+from triage.store import Inbound, InboxItem, _clean
 
 log = logging.getLogger("triage.webhooks")
 
 OK = {"code": "0"}
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 """How a lone surrogate can enter: UTF-8 cannot carry one, only a ``\\udXXX`` escape can."""
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SENDER_SHOWN = 8
 """Characters of a sender_key a refusal log shows: enough to tell keys apart, too few to use one."""
 
@@ -180,7 +179,7 @@ def _without_lone_surrogates(value: Any) -> Any:
     one unreadable character, where a 400 would lose all of it, and every later writer (the store,
     ``triage export``, reports) can encode what was kept."""
     if isinstance(value, str):
-        return LONE_SURROGATE.sub("\ufffd", value)
+        return _clean(value)
     if isinstance(value, list):
         return [_without_lone_surrogates(item) for item in value]
     if isinstance(value, dict):
