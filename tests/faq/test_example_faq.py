@@ -46,9 +46,9 @@ def test_one_missing_space_still_gets_the_answer(index, query, entry):
 
 
 @pytest.mark.parametrize("query", [
-    "주문 번호 잃어버렸어요",  # 번호 is part of 비밀번호, but 주문 is nowhere in the password entry
-    "교환 택배비 얼마",  # the general delivery fee entry never speaks of 교환
-    "취소가 안 돼요",  # the auto-cancel entry negates 했 (취소 안 했는데), not 돼
+    "취소 안 되나요",  # the auto-cancel entry negates 하 (취소 안 했는데), not 되
+    "쿠폰 번호 잃어버렸어요",  # 번호 is part of 비밀번호, but 쿠폰 is nowhere in the password entry
+    "반품 안 할게요",  # the return entries negate 되 (반품 안 돼요), not 하
     "반품 신청 취소하고 싶어요",  # the return entry never speaks of 취소
     "탈퇴 안 할게요",  # the withdrawal entry never negates
 ])
