@@ -122,6 +122,13 @@ def test_a_phone_inside_a_longer_code_is_part_of_the_code(text: str) -> None:
     assert find_pii(text) == []
 
 
+@pytest.mark.parametrize(("text", "masked"), [
+    ("010 - 1234 - 5678", "010 - **** - 5678"), ("010 -1234 -5678로", "010 -**** -5678로"),
+    ("02 - 123 - 4567", "02 - *** - 4567"), ("+82 10 . 1234 . 5678", "+82 10 . **** . 5678")])
+def test_spaces_around_a_phones_separators_still_make_a_phone(text: str, masked: str) -> None:
+    assert mask(text) == masked
+
+
 def test_korean_particles_may_touch_the_number_on_both_sides() -> None:
     assert mask("번호는010-1234-5678이고요") == "번호는010-****-5678이고요"
 
@@ -141,6 +148,24 @@ def test_cards_need_a_valid_luhn_digit() -> None:
     assert find_pii(f"카드 {_wrong_check_digit(CARD)}") == []
     grouped = "-".join(CARD[i:i + 4] for i in range(0, 16, 4))
     assert mask(grouped) == "****-****-****-9114"
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("카드 4518-4212-3456-7895", "카드 ****-****-****-7895"),
+    ("카드번호는 4518 4212 3456 7895 입니다", "카드번호는 **** **** **** 7895 입니다"),
+    ("card number: 4518.4212.3456.7895", "card number: ****.****.****.7895"),
+    ("카드 3782-822463-10006", "카드 ****-******-*0006")])
+def test_a_card_layout_right_after_the_word_card_is_masked_whatever_its_check_digit(text: str, masked: str) -> None:
+    """A one-digit typo must not leave fifteen real digits readable."""
+    assert mask(text) == masked
+
+
+@pytest.mark.parametrize("text", [
+    "카드 주문번호 4518-4212-3456-7895", "결제 4518-4212-3456-7895", "4518-4212-3456-7895",
+    "카드 4518-4212-3456", "카드 2026-11-25 결제", "카드로 50,000원 결제했어요 2026-1125-0001-2345",
+    "카드 사용 내역은 나중에 보내주세요. 송장 4518-4212-3456-7895"])
+def test_a_card_layout_failing_luhn_stays_without_the_word_card_just_before_it(text: str) -> None:
+    assert find_pii(text) == []
 
 
 def test_cards_need_a_known_issuer_prefix() -> None:
@@ -206,6 +231,14 @@ def test_a_bare_business_number_needs_the_word_사업자() -> None:
 
 def test_an_email_keeps_its_first_letter_and_domain() -> None:
     assert mask("메일 gildong.hong@example.co.kr 로") == "메일 g***@example.co.kr 로"
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("김민수@네이버.com", "김***@네이버.com"), ("메일 minsu@네이버.com 이요", "메일 m***@네이버.com 이요"),
+    ("제 메일은 김민수@naver.com이에요", "제 메일은 김***@naver.com이에요"),
+    ("메일주소는abc123@gmail.com이에요", "메일주소는a***@gmail.com이에요")])
+def test_an_email_with_hangul_in_its_local_part_or_domain_is_masked(text: str, masked: str) -> None:
+    assert mask(text) == masked
 
 
 def test_an_email_made_of_a_phone_number_is_one_email() -> None:

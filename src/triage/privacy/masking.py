@@ -41,6 +41,8 @@ class Finding:
 _FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | dict.fromkeys(map(ord, "‐‑‒–—−"), "-")
 _FOLDABLE = re.compile("[\uff01-\uff5e‐‑‒–—−]")
 _SEP = r"[\-.]"
+_PHONE_SEP = rf"(?P<sep> ?{_SEP} ?| |)"
+"""Customers space around a phone's hyphens ("010 - 1234 - 5678"); the same separator both times."""
 _EDGE = r"[\dA-Za-z*]"
 _START = rf"(?<!{_EDGE})(?<!{_EDGE}{_SEP})"
 _END = rf"(?!{_EDGE})(?!{_SEP}{_EDGE})"
@@ -51,8 +53,8 @@ _AREA = r"(?:2|[3-6][1-5]|70|50[2-8]|80)"
 """Seoul 02, the provinces 031-064, 070 internet phones, 0502-0508 안심번호, 080 toll-free.
 The 8-digit 대표번호 (15xx/16xx/18xx-xxxx) belong to businesses, not people, so they stay."""
 
-_NUMBER_RUN = re.compile(r"\d(?:\W{0,2}\d){8,}")
-"""Every number kind needs nine digits or more, joined by at most two separators; rules only
+_NUMBER_RUN = re.compile(r"\d(?:\W{0,3}\d){8,}")
+"""Every number kind needs nine digits or more, joined by at most three separators (" - "); rules only
 read such runs (and the character before, for ``+82`` and ``(02)``), so prices, dates and
 quantities elsewhere in a message cost nothing."""
 
@@ -71,6 +73,10 @@ order word ("주문 취소하고 카드 ..."). 우리/하나/기업 are bank nam
 ``[계좌번호]`` is no bank word, or masking one account would make the next number an account."""
 _CUE_BEFORE = 24
 _CUE_AFTER = 12
+_CARD_WORD = re.compile(r"(?:카드|card)\D{0,10}$", re.IGNORECASE)
+"""카드, 카드번호, "card number:" right before a number (up to ten characters between)."""
+_CARD_WORD_BEFORE = 16
+_CARD_LAYOUTS = frozenset({(4, 4, 4, 4), (4, 6, 5)})
 
 _BANK_LAYOUTS = frozenset({
     (3, 3, 6),  # 신한, 케이뱅크
@@ -153,8 +159,20 @@ def _card_issuer(digits: str) -> bool:
 def _card(match: re.Match[str], grouped: bool) -> bool:
     digits = _digits(match)
     if not (13 <= len(digits) <= 19 and _card_issuer(digits) and _luhn(digits)):
-        return False
+        return grouped and _typed_card(match)
     return grouped or _cue(match) != "identifier"
+
+
+def _typed_card(match: re.Match[str]) -> bool:
+    """A card layout right after the word 카드 is a card even when its check digit fails: a
+    customer's one-digit typo would otherwise leave fifteen real digits readable. Only the
+    16-digit 4-4-4-4 and Amex 4-6-5 layouts count, and an order word in between still wins."""
+    groups = tuple(len(group) for group in re.split(r"\D+", match[0]))
+    if groups not in _CARD_LAYOUTS:
+        return False
+    start = match.start()
+    near = _CARD_WORD.search(match.string, max(0, start - _CARD_WORD_BEFORE), start)
+    return near is not None and _cue(match) == "payment"
 
 
 def _brn_check(digits: str) -> bool:
@@ -197,14 +215,18 @@ def _rule(kind: str, pattern: str, accepts: Callable[[re.Match[str]], bool] = _a
 
 _RESIDENT = r"(?P<front>\d{{6}})(?P<sep>-| |)(?P<back>[{genders}]\d{{6}})"
 
-_EMAIL = _rule("email", r"[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}")
+_EMAIL = _rule("email", r"(?:[A-Za-z0-9._%+\-]{1,64}|[가-힣0-9._%+\-]{1,64})"
+                        r"@(?:[A-Za-z0-9가-힣\-]{1,63}\.){1,8}[A-Za-z]{2,24}")
+"""Hangul local parts and domains (김민수@네이버.com) are real addresses too. A local part is Latin
+or Hangul, not both, so words glued before a Latin address stay ("메일주소는abc@..."); the
+top-level domain stays Latin, so a particle after it ("...com이에요") is not swallowed."""
 _NUMBER_RULES = (
     _rule("rrn", _START + _RESIDENT.format(genders="1-4") + _END,
           partial(_resident_number, offset=11)),
     _rule("frn", _START + _RESIDENT.format(genders="5-8") + _END,
           partial(_resident_number, offset=13)),
-    _rule("mobile", rf"{_START}(?:{_COUNTRY}|0){_MOBILE_PREFIX}(?P<sep>{_SEP}| |)\d{{3,4}}(?P=sep)\d{{4}}{_END}"),
-    _rule("landline", rf"{_START}(?:{_COUNTRY}|0){_AREA}(?P<sep>{_SEP}| |)\d{{3,4}}(?P=sep)\d{{4}}{_END}"),
+    _rule("mobile", rf"{_START}(?:{_COUNTRY}|0){_MOBILE_PREFIX}{_PHONE_SEP}\d{{3,4}}(?P=sep)\d{{4}}{_END}"),
+    _rule("landline", rf"{_START}(?:{_COUNTRY}|0){_AREA}{_PHONE_SEP}\d{{3,4}}(?P=sep)\d{{4}}{_END}"),
     _rule("landline", rf"\(0{_AREA}\) ?\d{{3,4}}{_SEP}?\d{{4}}{_END}"),
     _rule("brn", rf"{_START}\d{{3}}-\d{{2}}-\d{{5}}{_END}", partial(_brn, grouped=True)),
     _rule("brn", rf"{_START}\d{{10}}{_END}", partial(_brn, grouped=False)),
