@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 from pathlib import Path
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from triage import eventloop
 from triage.app import DELIVERY, DELIVERY_MODES, SETTINGS, ServeOptions, make_app
 from triage.privacy.logging import configure_logging
 from triage.problems import ContentError
+from triage.store import StoreError
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -22,13 +24,24 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: server.host in triage.yaml)")
-    parser.add_argument("--port", type=int, help="port to listen on (default: server.port, 8080)")
+    parser.add_argument("--port", type=port_number, help="port to listen on (default: server.port, 8080)")
     add_store_options(parser)
     parser.add_argument("--preview", action="store_true",
                         help="run a built-in 상담톡 simulator for the /preview page (local editing only)")
     parser.add_argument("--delivery", choices=DELIVERY_MODES, default="process",
                         help="deliver the outbox from a child process on another core (default) or inline, "
                              "in the server's own event loop")
+
+
+def port_number(text: str) -> int:
+    """The kernel takes a port modulo 65536, so 70000 would quietly listen on 4464."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a port number') from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (1-65535)")
+    return value
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -73,14 +86,44 @@ def banner(app: web.Application, loop: asyncio.AbstractEventLoop) -> str:
             f"  delivering {WHERE[app[DELIVERY]]}  ·  event loop {eventloop.name(loop)}")
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Bound before the store opens, the deliverer takes its lock or the retention purge runs, so a
+    taken port or bad address stops the start before it touches a live database."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def announce(app: web.Application) -> None:
+    """The banner, once the store is open and delivery has started: it is printed only when true."""
+    print(banner(app, asyncio.get_running_loop()), flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     app = build(args)
     if app is None:
         return 1
     settings = app[SETTINGS]
-    loop = eventloop.new_event_loop()
-    print(banner(app, loop), flush=True)
-    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None,
-                access_log=None, handle_signals=True, loop=loop)
+    where = f"{settings.server.host}:{settings.server.port}"
+    try:
+        sock = listening_socket(settings.server.host, settings.server.port)
+    except OSError as exc:
+        print(f"triage: not starting: cannot listen on {where}: {exc.strerror or exc}", flush=True)
+        return 1
+    app.on_startup.append(announce)
+    try:
+        with sock:
+            web.run_app(app, sock=sock, print=None, access_log=None, handle_signals=True,
+                        loop=eventloop.new_event_loop())
+    except (OSError, StoreError) as exc:
+        print(f"triage: not starting: {exc}", flush=True)
+        return 1
     return 0
