@@ -34,7 +34,7 @@ from triage.privacy.retention import purge_daily
 from triage.reload import ContentHolder
 from triage.runtime import Runtime
 from triage.settings import Settings
-from triage.store import OutboxItem, SqliteStore, open_store
+from triage.store import OutboxItem, SqliteStore, StoreError, open_store
 from triage.web import routes as console
 
 log = logging.getLogger("triage.app")
@@ -109,8 +109,17 @@ def make_app(options: ServeOptions) -> web.Application:
 
 
 async def health(request: web.Request) -> web.Response:
-    holder = request.app[CONTENT]
-    return web.json_response({"ok": True, "content_version": holder.version})
+    """``ok`` says the server takes webhooks, and stays true while replies wait: a Kakao outage is not
+    cured by a restart, and a supervisor that restarted us or a balancer that drained us on a backlog
+    would refuse customers' messages too. The backlog is reported for monitoring to alert on instead."""
+    app = request.app
+    try:
+        pending, oldest = app[STORE].outbox_backlog()
+    except StoreError as exc:
+        return web.json_response({"ok": False, "error": f"cannot read the outbox: {exc}"}, status=503)
+    age = 0.0 if oldest is None else round(max(0.0, app[RUNTIME].clock() - oldest), 1)
+    return web.json_response({"ok": True, "content_version": app[CONTENT].version,
+                              "outbox": {"pending": pending, "oldest_seconds": age}})
 
 
 async def _run_timers(app: web.Application, interval: float) -> None:

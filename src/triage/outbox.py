@@ -27,17 +27,15 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from triage.kakao.client import Alarm, Delivery
 from triage.settings import KakaoSettings
 from triage.store import OutboxItem, Store, StoreError
 
-if TYPE_CHECKING:
-    from triage.kakao.client import Delivery
-
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[OutboxItem], Awaitable["Delivery"]]
+Deliver = Callable[[OutboxItem], Awaitable[Delivery]]
 OnNoSession = Callable[[OutboxItem], Awaitable[None] | None]
 
 MAX_ERROR_LENGTH = 500
@@ -140,6 +138,7 @@ class OutboxWorker:
         self._concurrency = concurrency
         self._poll_interval = poll_interval
         self._rng = rng or random.Random()
+        self._retrying = Alarm(clock=clock)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._settled = asyncio.Event()
@@ -239,6 +238,7 @@ class OutboxWorker:
             store.outbox_delivered(item.id, step.response, now)
         elif isinstance(step, RetryAt):
             store.outbox_retry(item.id, step.at, step.error)
+            self._retried(item, step.error)
         else:
             store.outbox_failed(item.id, step.error, now)
             log.warning("outbox: row %s (%s for %r) failed: %s", item.id, item.kind, item.user_key, step.error)
@@ -246,6 +246,14 @@ class OutboxWorker:
                 store.drop_pending_outbox(item.user_key, f"dropped after row {item.id}: {step.error}", now,
                                           session_id=item.session_id)
                 await self._closed(item)
+
+    def _retried(self, item: OutboxItem, error: str) -> None:
+        """Said in whichever process retries (the server, or its ``triage deliver`` child): a retried
+        row is no failure yet, but an outage or a wrong ``kakao.base_url`` is otherwise silent."""
+        tally = self._retrying.ring(item.user_key)
+        if tally is not None:
+            log.warning("outbox: calls are being retried, %d time(s) for %d user(s) since the last such line; "
+                        "last error (row %s for %r): %s", *tally, item.id, item.user_key, error)
 
     async def _closed(self, item: OutboxItem) -> None:
         """The runtime closes the local conversation; its failure must not stop other users' mail."""

@@ -784,6 +784,16 @@ class SqliteStore:
                 f"SELECT id FROM outbox WHERE status = 'pending' AND id IN ({marks})", chunk))
         return found
 
+    def outbox_backlog(self) -> tuple[int, float | None]:
+        """Pending rows and when the oldest of them was written. /healthz asks this every few seconds,
+        so the count and the oldest id (ids grow with time) come from the pending-only index, and
+        only that one row is read."""
+        count, oldest = self._conn.execute("SELECT count(*), min(id) FROM outbox INDEXED BY outbox_pending_by_due "
+                                             "WHERE status = 'pending'").fetchone()
+        if oldest is None:
+            return 0, None
+        return count, self._conn.execute("SELECT created_at FROM outbox WHERE id = ?", (oldest,)).fetchone()[0]
+
     def get_outbox(self, item_id: int) -> OutboxItem | None:
         row = self._conn.execute(f"SELECT {_OUTBOX} FROM outbox WHERE id = ?", (item_id,)).fetchone()
         return _outbox(row) if row else None

@@ -15,7 +15,7 @@ import pytest
 from triage.delivery import outbox_deliver
 from triage.flows.session import EndSession, SendButtons, SendText
 from triage.handoff.webhooks import WebhookConfig
-from triage.kakao.client import Delivery, KakaoClient, UploadError, classify, parse_retry_after
+from triage.kakao.client import Alarm, Delivery, KakaoClient, UploadError, classify, parse_retry_after
 from triage.kakao.protocol import RESULT_CODES
 from triage.kakao.render import OutboundCall, block_call, end_with_bot_call, render_actions
 from triage.outbox import OutboxWorker, RetryPolicy
@@ -317,3 +317,15 @@ async def test_file_upload_returns_url_name_and_size(client, relay):
 async def test_delivery_is_plain_data():
     delivery = Delivery("ok", 200, "0", "delivered", {"code": "0"})
     assert json.loads(json.dumps(delivery.__dict__))["outcome"] == "ok"
+
+
+def test_an_alarm_rings_at_once_then_at_most_once_a_minute_with_what_happened_to_whom_meanwhile():
+    now = [1000.0]
+    alarm = Alarm(clock=lambda: now[0])
+
+    first = alarm.ring("u1")
+    quiet = [alarm.ring(user) for user in ("u1", "u2", "u2", "u3")]
+    now[0] += 60
+    after_a_minute = alarm.ring("u1")
+
+    assert (first, quiet, after_a_minute) == ((1, 1), [None] * 4, (5, 3))

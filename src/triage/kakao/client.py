@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -35,8 +36,8 @@ CREDENTIAL_STATUSES = frozenset({401, 403})
 REFUSED_CREDENTIALS = "credentials refused"
 """How a verdict's message starts when Kakao refused ``kakao.headers``, so the shell can raise the alarm."""
 ALARM_EVERY = 60.0
-"""Seconds between two refused-credentials errors: every waiting customer's head row retries about
-once a minute, and one line a minute says as much as a thousand."""
+"""Seconds between two lines of one alarm (refused credentials, replies being retried): every waiting
+customer's head row retries about once a minute, and one line a minute says as much as a thousand."""
 KAKAO_UNREACHABLE = "400"
 """The Nexus center API's result code for "could not reach Kakao server" (spec §4.10): the relay
 is up, Kakao behind it is not."""
@@ -50,6 +51,29 @@ class Delivery:
     message: str
     response: dict | None = None
     retry_after: float | None = None
+
+
+class Alarm:
+    """A trouble that repeats for every waiting customer, said at most once per ``every`` seconds: the
+    first time at once, then with how often it happened, and to how many, since the last line."""
+
+    def __init__(self, every: float = ALARM_EVERY, clock: Callable[[], float] = time.monotonic):
+        self._every = every
+        self._clock = clock
+        self._times = 0
+        self._who: set[str] = set()
+        self._rang_at = -math.inf
+
+    def ring(self, who: str = "") -> tuple[int, int] | None:
+        """Count one more; ``(times, distinct whos)`` since the last line when it is time for one."""
+        self._times += 1
+        self._who.add(who)
+        now = self._clock()
+        if now - self._rang_at < self._every:
+            return None
+        tally = self._times, len(self._who)
+        self._times, self._who, self._rang_at = 0, set(), now
+        return tally
 
 
 class UploadError(Exception):
@@ -132,8 +156,7 @@ class KakaoClient:
         self.codes = codes
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=settings.timeout)
-        self._refusals = 0
-        self._alarmed_at = -math.inf
+        self._refused = Alarm()
 
     def url(self, kind: str) -> str:
         return self.settings.base_url.rstrip("/") + self.settings.paths[kind]
@@ -187,14 +210,11 @@ class KakaoClient:
         return delivery
 
     def _credentials_refused(self, kind: str, message: str) -> None:
-        self._refusals += 1
-        now = time.monotonic()
-        if now - self._alarmed_at < ALARM_EVERY:
-            return
-        log.error("Kakao refused our credentials for %s (%s), %d time(s) since the last such error: check "
-                  "kakao.headers in triage.yaml; replies wait and are retried until it accepts them",
-                  kind, message, self._refusals)
-        self._refusals, self._alarmed_at = 0, now
+        tally = self._refused.ring()
+        if tally is not None:
+            log.error("Kakao refused our credentials for %s (%s), %d time(s) since the last such error: check "
+                      "kakao.headers in triage.yaml; replies wait and are retried until it accepts them",
+                      kind, message, tally[0])
 
 
 def _json_object(raw: bytes) -> dict | None:
