@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from triage.analytics.metrics import figures, spread, to_json
+from triage.analytics.metrics import Outcomes, figures, spread, to_json
 from triage.store import EventRecord
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -31,7 +31,7 @@ def _session(log: Log, sid: str, at: float, *nodes: str, extra: str = "") -> Log
     return log
 
 
-def test_a_session_ended_at_an_end_node_is_resolved_and_one_that_left_is_drop_off():
+def test_a_session_ended_at_an_end_node_is_resolved_and_one_that_left_is_abandoned_and_drop_off():
     log = Log()
     _session(log, "a", DAY1, "main.welcome", "main.bye").add("session_end", "a", DAY1 + 5, reason="bot", category=None)
     _session(log, "b", DAY1, "main.welcome", "order.menu").add("message_in", "b", DAY1, type="text", owner="bot")
@@ -41,9 +41,50 @@ def test_a_session_ended_at_an_end_node_is_resolved_and_one_that_left_is_drop_of
 
     fig = figures(log.events, SEOUL, end_nodes=frozenset({"main.bye"}))
 
-    assert (fig.sessions, fig.contained, fig.resolved, fig.left, fig.open) == (3, 3, 1, 2, 0)
+    assert (fig.sessions, fig.contained) == (3, 3)
+    assert fig.outcomes == Outcomes(resolved=1, handed=0, abandoned=2, open=0)
     assert fig.dropoff == (("order.menu", 2),), "an end by the bot away from an end node (inactivity) is a drop-off"
     assert fig.engaged == 1
+
+
+def test_an_faq_answer_resolves_a_session_that_ended_but_not_one_still_open_or_handed_later():
+    log = Log()
+    for sid in ("left", "open", "handed"):
+        _session(log, sid, DAY1, "main.faq_lookup", "main.anything_else")
+        log.add("faq", sid, DAY1, query="배송 언제 와요?", decision="answer", entry_id="delivery-when")
+    log.add("session_end", "left", DAY1 + 60, reason="user_left", category=None)
+    log.add("handoff", "handed", DAY1 + 90, reason="user_asked", category=None)
+    _session(log, "silent", DAY1, "main.welcome").add("session_end", "silent", DAY1 + 9, reason="expired")
+
+    fig = figures(log.events, SEOUL, end_nodes=frozenset({"main.bye"}))
+
+    assert fig.outcomes == Outcomes(resolved=1, handed=1, abandoned=1, open=1)
+    assert (fig.outcomes.decided, fig.contained) == (3, 3), "open sessions are left out of the rates"
+    outcomes = to_json(fig)["outcomes"]
+    assert (outcomes["resolved_rate"], outcomes["handed_rate"], outcomes["abandoned_rate"]) == (0.3333,) * 3
+    assert fig.dropoff == (("main.welcome", 1),), "an answered customer who left is no drop-off"
+
+
+def test_a_session_without_a_category_takes_its_faq_answers_category_from_the_event_or_the_faq():
+    log = Log()
+    _session(log, "old", DAY1, "main.faq_lookup")
+    log.add("faq", "old", DAY1, query="배송 언제 와요?", decision="answer", entry_id="delivery-when")
+    log.add("session_end", "old", DAY1 + 5, reason="user_left", category=None)
+    _session(log, "new", DAY1, "main.faq_lookup")
+    log.add("faq", "new", DAY1, query="환불 언제", decision="chosen", entry_id="refund-when", category="환불")
+    log.add("handoff", "new", DAY1 + 5, reason="user_asked", category=None)
+    _session(log, "routed", DAY1, "order.menu").add("route", "routed", DAY1, category="주문")
+    log.add("faq", "routed", DAY1, query="배송 언제 와요?", decision="answer", entry_id="delivery-when")
+    _session(log, "unknown", DAY1, "main.faq_lookup")
+    log.add("faq", "unknown", DAY1, query="?", decision="answer", entry_id="removed-entry")
+
+    fig = figures(log.events, SEOUL, faq_categories={"delivery-when": "배송", "refund-when": "결제"})
+
+    assert {t.name: t.outcomes for t in fig.by_category} == {
+        "배송": Outcomes(resolved=1), "환불": Outcomes(handed=1), "주문": Outcomes(open=1), "미분류": Outcomes(open=1)}
+    assert to_json(fig)["outcomes"]["by_category"]["배송"] == {
+        "sessions": 1, "resolved": 1, "handed": 0, "abandoned": 0, "open": 0}
+    assert {s.name: (s.count, s.total) for s in fig.handoffs_by_category}["환불"] == (1, 1)
 
 
 def test_handoffs_are_counted_by_category_and_reason_with_time_to_handoff():
@@ -118,8 +159,8 @@ def test_sessions_are_counted_per_local_day_and_events_of_sessions_started_befor
 
     fig = figures(log.events, SEOUL)
 
-    assert [(d.day.isoformat(), d.sessions, d.contained, d.handoffs) for d in fig.daily] == [
-        ("2026-11-24", 1, 1, 0), ("2026-11-25", 2, 1, 1)]
+    assert [(d.day.isoformat(), d.sessions, d.contained, d.resolved, d.handoffs) for d in fig.daily] == [
+        ("2026-11-24", 1, 1, 0, 0), ("2026-11-25", 2, 1, 0, 1)]
     assert fig.handoffs == 1
 
 

@@ -35,17 +35,31 @@ class Visit:
     unanswered: tuple[str, ...] = ()
     last_node: str | None = None
     unmatched: bool = False
+    answered_in: str | None = None
+    """The category of the example FAQ entry that answers the visit's question."""
+
+    @property
+    def outcome(self) -> str:
+        if self.ending in ("queue", "open"):
+            return {"queue": "handed", "open": "open"}[self.ending]
+        answered = {"answer", "chosen"} & set(self.faq)
+        return "resolved" if self.ending == "resolved" or answered else "abandoned"
+
+    @property
+    def topic(self) -> str:
+        return self.category or self.answered_in or "미분류"
 
 
 PICK_FIRST = "<first suggestion>"
 
 DAY = (
-    Visit("faq-1", says=("배송 언제 와요?",), faq=("answer",), last_node="main.anything_else"),
-    Visit("faq-2", says=("회원 탈퇴",), faq=("answer",), last_node="main.anything_else"),
-    Visit("faq-3", says=("결제 수단",), faq=("answer",), last_node="main.anything_else"),
-    Visit("faq-bye-1", says=("배송 언제 와요?", "상담 종료"), ending="resolved", faq=("answer",)),
-    Visit("faq-bye-2", says=("교환", "상담 종료"), ending="resolved", faq=("answer",)),
-    Visit("dym-yes", says=("배송", PICK_FIRST), faq=("suggest", "chosen"), last_node="main.anything_else"),
+    Visit("faq-1", says=("배송 언제 와요?",), faq=("answer",), last_node="main.anything_else", answered_in="배송"),
+    Visit("faq-2", says=("회원 탈퇴",), faq=("answer",), last_node="main.anything_else", answered_in="회원/멤버십"),
+    Visit("faq-3", says=("결제 수단",), faq=("answer",), last_node="main.anything_else", answered_in="결제"),
+    Visit("faq-bye-1", says=("배송 언제 와요?", "상담 종료"), ending="resolved", faq=("answer",), answered_in="배송"),
+    Visit("faq-bye-2", says=("교환", "상담 종료"), ending="resolved", faq=("answer",), answered_in="교환/반품"),
+    Visit("dym-yes", says=("배송", PICK_FIRST), faq=("suggest", "chosen"), last_node="main.anything_else",
+          answered_in="배송"),
     Visit("dym-no", says=("환불", "다른 질문이에요"), faq=("suggest", "declined"), unanswered=("환불",),
           last_node="main.not_understood"),
     Visit("nf-1", says=("강아지 사료 추천해주세요",), faq=("not_found",), unanswered=("강아지 사료 추천해주세요",),
@@ -65,8 +79,8 @@ DAY = (
     Visit("left-member", extra="topic=membership", category="멤버십", last_node="membership.menu"),
     Visit("xmas-1", extra="campaign=xmas", unmatched=True, last_node="main.welcome"),
     Visit("xmas-2", extra="campaign=xmas", says=("배송 언제 와요?",), unmatched=True, faq=("answer",),
-          last_node="main.anything_else"),
-    Visit("open", says=("회원 탈퇴",), ending="open", faq=("answer",)),
+          last_node="main.anything_else", answered_in="배송"),
+    Visit("open", says=("회원 탈퇴",), ending="open", faq=("answer",), answered_in="회원/멤버십"),
 )
 
 
@@ -98,18 +112,24 @@ def _expected() -> dict:
     with_faq = [v for v in contained if {"answer", "chosen"} & set(v.faq)]
     verdicts = Counter(verdict for v in DAY for verdict in v.faq)
     queries = verdicts["answer"] + verdicts["suggest"] + verdicts["not_found"]
-    categories = Counter(v.category or "미분류" for v in DAY)
-    handed = Counter(v.category or "미분류" for v in DAY if v.ending == "queue")
+    categories = Counter(v.topic for v in DAY)
+    handed = Counter(v.topic for v in DAY if v.ending == "queue")
     reasons = Counter(v.reason for v in DAY if v.reason)
-    left = [v for v in DAY if v.ending == "left"]
+    outcomes = Counter(v.outcome for v in DAY)
+    decided = sessions - outcomes["open"]
+    abandoned = [v for v in DAY if v.outcome == "abandoned"]
     extras = Counter(v.extra for v in DAY if v.extra)
     return {
         "sessions": sessions,
         "engaged": sum(bool(v.says) for v in DAY),
+        "outcomes": {"sessions": sessions, **{o: outcomes[o] for o in ("resolved", "handed", "abandoned", "open")},
+                     "decided": decided,
+                     **{f"{o}_rate": round(outcomes[o] / decided, 4) for o in ("resolved", "handed", "abandoned")},
+                     "by_category": {c: {"sessions": n, **{o: sum(v.topic == c and v.outcome == o for v in DAY)
+                                                           for o in ("resolved", "handed", "abandoned", "open")}}
+                                     for c, n in categories.items()}},
         "containment": {"contained": len(contained), "rate": round(len(contained) / sessions, 4),
-                        "with_faq": len(with_faq), "without_faq": len(contained) - len(with_faq),
-                        "resolved": sum(v.ending == "resolved" for v in DAY), "left": len(left),
-                        "open": sum(v.ending == "open" for v in DAY)},
+                        "with_faq": len(with_faq), "without_faq": len(contained) - len(with_faq)},
         "handoffs": {"count": sessions - len(contained), "rate": round((sessions - len(contained)) / sessions, 4),
                      "by_category": {c: {"count": handed[c], "of": n, "rate": round(handed[c] / n, 4)}
                                      for c, n in categories.items()},
@@ -120,7 +140,7 @@ def _expected() -> dict:
                 "hit_rate": round(verdicts["answer"] / queries, 4),
                 "acceptance_rate": round(verdicts["chosen"] / verdicts["suggest"], 4),
                 "not_found_rate": round(verdicts["not_found"] / queries, 4)},
-        "dropoff": Counter(v.last_node for v in left),
+        "dropoff": Counter(v.last_node for v in abandoned),
         "unanswered": Counter(q for v in DAY for q in v.unanswered),
         "extra_seen": extras,
         "extra_unmatched": Counter(v.extra for v in DAY if v.unmatched),
@@ -156,7 +176,7 @@ async def test_a_scripted_day_is_reported_figure_by_figure(open_site, live, tmp_
     got = json.loads(capsys.readouterr().out)
     want = _expected()
 
-    for key in ("sessions", "engaged", "containment", "handoffs", "faq"):
+    for key in ("sessions", "engaged", "outcomes", "containment", "handoffs", "faq"):
         assert got[key] == want[key], key
     assert Counter({d["node"]: d["count"] for d in got["dropoff"]}) == want["dropoff"]
     assert sum(c["count"] for c in got["unanswered"]) == sum(want["unanswered"].values())
@@ -169,9 +189,10 @@ async def test_a_scripted_day_is_reported_figure_by_figure(open_site, live, tmp_
     assert to_handoff["count"] == want["handoff_times"]
     assert 0 <= to_handoff["median"] <= to_handoff["p90"] < 30
     assert got["times"]["queue_wait"] == {"count": 0, "median": None, "p90": None}, "no agent took a ticket today"
+    alone = [v for v in DAY if v.says and v.outcome in ("resolved", "abandoned")]
+    resolved = [v for v in alone if v.outcome == "resolved"]
     assert [f["count"] for f in got["funnel"]] == [
-        want["sessions"], want["engaged"], sum(bool(v.says) and v.ending != "queue" for v in DAY),
-        want["containment"]["with_faq"]]
+        want["sessions"], want["engaged"], len(alone), len(resolved), sum(bool(v.answered_in) for v in resolved)]
     assert got["daily"] and sum(d["sessions"] for d in got["daily"]) == want["sessions"]
 
 

@@ -128,5 +128,20 @@ def test_the_installed_script_prints_the_table_and_names_a_missing_database(week
     assert shown.returncode == 0, shown.stderr
     assert "sessions  " in shown.stdout and "median 33.0s · p90 36.0s (n=7)" in shown.stdout
     assert "선물 포장지 색 (28회)" in shown.stdout
+    assert re.search(r"resolved by the bot +7  16\.7%", shown.stdout)
+    assert re.search(r"배송 +7 / 0 / 0 / 0  resolved 100\.0%", shown.stdout)
     assert missing.returncode == 1 and "nope.db: no database here" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_the_headline_counts_only_resolved_sessions_as_bot_resolved_and_names_reasons_in_korean(week):
+    _, html = week
+    text = html.read_text(encoding="utf-8")
+    cards = {label: value for value, label in re.findall(r"<div class=card><b>([^<]*)</b><span>([^<]*)</span>", text)}
+
+    assert cards == {"세션": "42", "봇 해결률": "16.7%", "상담원 없이 끝난 상담": "83.3%", "상담원 연결률": "16.7%",
+                     "FAQ 적중률": "20.0%", "연결까지 (중앙값)": "4.0초"}
+    assert "봇 해결 7 · 상담원 연결 7 · 이탈 28. 진행 중 0건은 빼고 셉니다." in text
+    assert "<td>고객 요청</td>" in text and "user_asked" not in text
+    assert "<tr><td>배송</td><td class=n>7</td><td class=n>7</td><td class=n>0</td>" in text, \
+        "FAQ answers about delivery are counted under 배송, not 미분류"

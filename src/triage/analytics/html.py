@@ -13,12 +13,16 @@ from dataclasses import dataclass
 from html import escape
 from typing import Iterable, Sequence
 
-from triage.analytics.metrics import Figures, Spread, ratio
+from triage.analytics.metrics import Figures, Outcomes, Spread, ratio
 from triage.flows.graph import KIND_STYLES, edges, kind_of
 from triage.flows.model import FlowSet
 
 NONE = "–"
-BLUE, RED, GREEN, GREY = "#1e88e5", "#e53935", "#43a047", "#9e9e9e"
+BLUE, RED, GREEN, GREY, AMBER = "#1e88e5", "#e53935", "#43a047", "#9e9e9e", "#fb8c00"
+REASONS = {"user_asked": "고객 요청", "misses": "이해하지 못함 반복", "faq_not_found": "FAQ에서 답을 못 찾음",
+           "ask_failed": "입력 확인 실패", "rule": "플로 규칙"}
+"""The engine's handoff reasons as a business owner reads them; an unknown code is shown as is."""
+OUTCOME_BARS = (("봇 해결", GREEN), ("상담원 연결", RED), ("이탈", AMBER), ("진행 중", GREY))
 STYLE = """
 body{font-family:system-ui,'Apple SD Gothic Neo','Noto Sans KR',sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
@@ -40,12 +44,13 @@ def page(fig: Figures, flows: FlowSet | None, title: str, period: str) -> str:
     sections = [
         _cards(fig),
         _section("퍼널: 진입에서 해결까지", funnel_chart(fig)),
-        _section("카테고리별 세션과 상담원 연결", category_chart(fig)),
+        _section("카테고리별 결과", category_chart(fig) + _category_table(fig)),
         _section("일별 추이", trend_chart(fig)),
         _section("이탈 지점 (플로 그래프)", flow_chart(flows, fig) if flows else "<p>플로를 불러오지 못했어요.</p>"),
         "<div class=grid>" + "".join([
             _section("상담원 연결 사유", _table(("사유", "건수", "비율"),
-                                           [(s.name, s.count, _pct(s.rate)) for s in fig.handoffs_by_reason])),
+                                           [(REASONS.get(s.name, s.name), s.count, _pct(s.rate))
+                                            for s in fig.handoffs_by_reason])),
             _section("FAQ", _faq_table(fig)),
             _section("답하지 못한 질문", _table(("질문 (묶음)", "횟수"),
                                           [(f"{c.label} ({c.count}회)", c.count) for c in fig.unanswered])),
@@ -83,12 +88,29 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def _cards(fig: Figures) -> str:
-    cards = [("세션", str(fig.sessions)), ("봇 해결률", _pct(ratio(fig.contained, fig.sessions))),
-             ("상담원 연결률", _pct(ratio(fig.handoffs, fig.sessions))),
+    """Rates over the sessions that have ended or reached a person: an open conversation may
+    still end either way, so counting it as resolved (or not) would be a guess."""
+    o = fig.outcomes
+    cards = [("세션", str(fig.sessions)), ("봇 해결률", _pct(ratio(o.resolved, o.decided))),
+             ("상담원 없이 끝난 상담", _pct(ratio(o.without_agent, o.decided))),
+             ("상담원 연결률", _pct(ratio(o.handed, o.decided))),
              ("FAQ 적중률", _pct(ratio(fig.faq_answered, fig.faq_queries))),
              ("연결까지 (중앙값)", _secs(fig.time_to_handoff.median) + "초")]
-    return "<div class=cards>" + "".join(f"<div class=card><b>{escape(v)}</b><span>{escape(k)}</span></div>"
-                                         for k, v in cards) + "</div>"
+    note = (f"비율은 결과가 난 상담 {o.decided}건 기준: 봇 해결 {o.resolved} · 상담원 연결 {o.handed} · "
+            f"이탈 {o.abandoned}. 진행 중 {o.open}건은 빼고 셉니다.")
+    return ("<div class=cards>" + "".join(f"<div class=card><b>{escape(v)}</b><span>{escape(k)}</span></div>"
+                                          for k, v in cards) + f"</div><p class=period>{escape(note)}</p>")
+
+
+def _outcome_counts(o: Outcomes) -> tuple[int, int, int, int]:
+    """In the order of ``OUTCOME_BARS``."""
+    return o.resolved, o.handed, o.abandoned, o.open
+
+
+def _category_table(fig: Figures) -> str:
+    return _table(("카테고리", "세션", *(name for name, _ in OUTCOME_BARS), "봇 해결률"),
+                  [(t.name, t.outcomes.sessions, *_outcome_counts(t.outcomes),
+                    _pct(ratio(t.outcomes.resolved, t.outcomes.decided))) for t in fig.by_category])
 
 
 def _faq_table(fig: Figures) -> str:
@@ -142,18 +164,20 @@ def funnel_chart(fig: Figures) -> str:
 
 
 def category_chart(fig: Figures) -> str:
-    shares = fig.handoffs_by_category
-    top = max((s.total for s in shares), default=1)
+    """One stacked bar per category: resolved, handed to people, abandoned, still open."""
+    topics = fig.by_category
+    top = max((t.outcomes.sessions for t in topics), default=1) or 1
     width, row, left, span = 900, 30, 150, 600
-    parts = [_bar(left, 6, 12, 12, BLUE), _text(left + 18, 17, "봇 해결", 12),
-             _bar(left + 90, 6, 12, 12, RED), _text(left + 108, 17, "상담원 연결", 12)]
-    for i, s in enumerate(shares):
-        y = 30 + i * row
-        total_w, handed_w = span * s.total / top, span * s.count / top
-        parts += [_text(left - 10, y + 16, s.name, anchor="end"), _bar(left, y, total_w, 22, BLUE),
-                  _bar(left + total_w - handed_w, y, handed_w, 22, RED),
-                  _text(left + total_w + 8, y + 16, f"{s.total}세션 · 연결 {s.count}")]
-    return _svg(width, 40 + row * max(len(shares), 1), "".join(parts), "카테고리별 세션")
+    parts = [part for i, (name, colour) in enumerate(OUTCOME_BARS)
+             for part in (_bar(left + i * 100, 6, 12, 12, colour), _text(left + i * 100 + 18, 17, name, 12))]
+    for i, t in enumerate(topics):
+        y, x = 30 + i * row, float(left)
+        parts.append(_text(left - 10, y + 16, t.name, anchor="end"))
+        for count, (_, colour) in zip(_outcome_counts(t.outcomes), OUTCOME_BARS):
+            parts.append(_bar(x, y, span * count / top, 22, colour))
+            x += span * count / top
+        parts.append(_text(x + 8, y + 16, f"{t.outcomes.sessions}세션 · 해결 {t.outcomes.resolved}"))
+    return _svg(width, 40 + row * max(len(topics), 1), "".join(parts), "카테고리별 결과")
 
 
 def trend_chart(fig: Figures) -> str:
@@ -167,7 +191,7 @@ def trend_chart(fig: Figures) -> str:
 
     parts = [f'<line x1="{left}" y1="{bottom}" x2="{width - 20}" y2="{bottom}" stroke="{GREY}"/>',
              _text(left - 8, top_pad + 4, str(top), 11, "end"), _text(left - 8, bottom, "0", 11, "end")]
-    for series, colour, name in ((lambda d: d.sessions, BLUE, "세션"), (lambda d: d.contained, GREEN, "봇 해결"),
+    for series, colour, name in ((lambda d: d.sessions, BLUE, "세션"), (lambda d: d.resolved, GREEN, "봇 해결"),
                                  (lambda d: d.handoffs, RED, "상담원 연결")):
         points = [point(i, series(d)) for i, d in enumerate(days)]
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '

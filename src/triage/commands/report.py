@@ -13,7 +13,8 @@ from pathlib import Path
 
 from triage.analytics.history import HistoryError, add_arguments, fail, open_history, period, site_settings
 from triage.analytics.html import NONE, page
-from triage.analytics.metrics import Figures, Spread, figures, ratio, to_json
+from triage.analytics.metrics import Figures, Outcomes, Spread, figures, ratio, to_json
+from triage.faq.loader import load_faq
 from triage.flows.loader import load_flows
 from triage.flows.model import End, FlowSet
 from triage.settings import Settings
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(exc)
     flows = _flows(settings)
     end_nodes = frozenset(n for n, node in flows.nodes.items() if isinstance(node, End)) if flows else frozenset()
-    fig = figures(events, settings.tz, end_nodes)
+    fig = figures(events, settings.tz, end_nodes, _faq_categories(settings))
     if args.html is not None:
         title = f"{settings.channel.name or 'triage'} 상담 리포트"
         try:
@@ -67,6 +68,13 @@ def _flows(settings: Settings) -> FlowSet | None:
     return flows
 
 
+def _faq_categories(settings: Settings) -> dict[str, str]:
+    """Entry id to category from the current FAQ files, for answer events recorded without
+    their entry's category; an entry since removed leaves its session 미분류."""
+    entries, _, _ = load_faq(settings.path("faq"), settings.root)
+    return {entry.id: entry.category for entry in entries}
+
+
 def _pct(part: int, whole: int) -> str:
     rate = ratio(part, whole)
     return NONE if rate is None else f"{rate * 100:.1f}%"
@@ -78,6 +86,10 @@ def _time(s: Spread) -> str:
     return f"median {s.median:.1f}s · p90 {s.p90:.1f}s (n={s.count})"
 
 
+def _outcome_row(o: Outcomes) -> str:
+    return f"{o.resolved} / {o.handed} / {o.abandoned} / {o.open}  resolved {_pct(o.resolved, o.decided)}"
+
+
 def _rows(title: str, rows: list[tuple[str, str]]) -> list[str]:
     if not rows:
         return ["", title, f"  {NONE}"]
@@ -87,17 +99,18 @@ def _rows(title: str, rows: list[tuple[str, str]]) -> list[str]:
 
 def table(fig: Figures, span: str) -> list[str]:
     """The terminal view: the few lines an operator scans, the details in --html/--json."""
-    n = fig.sessions
+    o = fig.outcomes
     lines = [f"triage report · {span}"]
     lines += _rows("sessions", [
-        ("sessions", str(n)),
-        ("contained (no agent)", f"{fig.contained}  {_pct(fig.contained, n)}"),
-        ("  with an FAQ answer", f"{fig.contained_with_faq}  {_pct(fig.contained_with_faq, n)}"),
-        ("  without", f"{fig.contained - fig.contained_with_faq}  {_pct(fig.contained - fig.contained_with_faq, n)}"),
-        ("  resolved / left / open", f"{fig.resolved} / {fig.left} / {fig.open}"),
-        ("handed to an agent", f"{fig.handoffs}  {_pct(fig.handoffs, n)}")])
-    lines += _rows("handoffs by category", [(s.name, f"{s.count}/{s.total}  {_pct(s.count, s.total)}")
-                                            for s in fig.handoffs_by_category])
+        ("sessions", str(fig.sessions)),
+        ("ended or handed (rates below are of these)", str(o.decided)),
+        ("resolved by the bot", f"{o.resolved}  {_pct(o.resolved, o.decided)}"),
+        ("handed to people", f"{o.handed}  {_pct(o.handed, o.decided)}"),
+        ("abandoned", f"{o.abandoned}  {_pct(o.abandoned, o.decided)}"),
+        ("ended without an agent", f"{o.without_agent}  {_pct(o.without_agent, o.decided)}"),
+        ("still open (not in the rates)", str(o.open))])
+    lines += _rows("by category: resolved / handed / abandoned / open",
+                   [(t.name, _outcome_row(t.outcomes)) for t in fig.by_category])
     lines += _rows("handoffs by reason", [(s.name, f"{s.count}  {_pct(s.count, s.total)}")
                                           for s in fig.handoffs_by_reason])
     q = fig.faq_queries
