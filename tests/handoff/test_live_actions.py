@@ -82,6 +82,10 @@ async def test_a_message_kakao_would_refuse_is_refused_to_the_agent_naming_the_f
                                     {"links": [{**link, "url": "https://shop.example.com/" + "a" * 1000}]})
     assert answer["error"] == {"code": "invalid", "field": "links[0].url",
                                "message": "links[0].url: the URL has 1025 characters; 상담톡 takes at most 1000"}
+    for body, field in (({"buttons": [""]}, "buttons[0]"), ({"links": [{**link, "label": " "}]}, "links[0].label")):
+        status, answer = await kim.call("POST", f"/conversations/{ticket}/messages", body)
+        assert answer["error"] == {"code": "invalid", "field": field,
+                                   "message": f"{field}: the button label is empty; write the words the customer taps"}
     assert await quiet(customer) == []
 
     await kim.ok("POST", f"/conversations/{ticket}/messages", {"text": "여기서 보세요", "links": [link]})

@@ -272,11 +272,11 @@ def parse_message(body: dict[str, Any]) -> AgentMessage:
 
 
 def _buttons(buttons: Any) -> tuple[str, ...]:
-    if not isinstance(buttons, list) or not all(isinstance(b, str) and b.strip() for b in buttons) \
+    if not isinstance(buttons, list) or not all(isinstance(b, str) for b in buttons) \
             or len(buttons) > QUICK_REPLIES_MAX:
         raise ActionError(422, "invalid", f'"buttons" must be a list of at most {QUICK_REPLIES_MAX} labels')
     for i, label in enumerate(buttons):
-        _refuse(f"buttons[{i}]", label_problem(label))
+        _refuse(f"buttons[{i}]", _label_problem(label))
     return tuple(buttons)
 
 
@@ -284,14 +284,20 @@ def _links(links: Any) -> tuple[LinkOut, ...]:
     if not isinstance(links, list) or len(links) > LINKS_MAX or not all(_is_link(link) for link in links):
         raise ActionError(422, "invalid", f'"links" must be at most {LINKS_MAX} of {{"label", "url": "https://..."}}')
     for i, link in enumerate(links):
-        _refuse(f"links[{i}].label", label_problem(link["label"]))
+        _refuse(f"links[{i}].label", _label_problem(link["label"]))
         _refuse(f"links[{i}].url", url_problem(link["url"]))
     return tuple(LinkOut(link["label"], link["url"]) for link in links)
 
 
 def _is_link(link: Any) -> bool:
-    return (isinstance(link, dict) and isinstance(link.get("label"), str) and link["label"].strip() != ""
-            and isinstance(link.get("url"), str))
+    return isinstance(link, dict) and isinstance(link.get("label"), str) and isinstance(link.get("url"), str)
+
+
+def _label_problem(label: str) -> str | None:
+    """A blank label is the agent's slip to name, not a malformed list: the customer would see an empty button."""
+    if not label.strip():
+        return "the button label is empty; write the words the customer taps"
+    return label_problem(label)
 
 
 def _refuse(field: str, problem: str | None) -> None:
