@@ -149,7 +149,8 @@ class AgentApi:
             "transcript": [{"phase": _phase(e.at, row, ticket), "direction": e.direction, "sender": e.sender,
                             "kind": e.kind, "text": e.text, "data": e.data, "at": e.at}
                            for e in self.store.transcript(row.session_id)],
-            "previous_sessions": previous_sessions(sessions, row.session_id, self.desk.settings.tz)})
+            "previous_sessions": previous_sessions(sessions, row.session_id, self.desk.settings.tz,
+                                                   self.store.tickets_of(row.user_key))})
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         return await stream(request, self.store, self.feed, lambda: self.heartbeat)

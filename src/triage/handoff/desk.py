@@ -248,7 +248,9 @@ class Desk:
     def escalated(self, plan: Plan, action: HandoffAction) -> None:
         now, state = plan.now, plan.state
         change = self.change(plan)
-        history = previous_sessions(self.store.sessions_of(plan.user.user_key), state.session_id, self.settings.tz)
+        user_key = plan.user.user_key
+        history = previous_sessions(self.store.sessions_of(user_key), state.session_id, self.settings.tz,
+                                    self.store.tickets_of(user_key))
         packet = build_packet(state, action, history)
         ticket = q.Ticket(f"t{int(now * 1000):x}{secrets.token_hex(3)}", state.session_id, plan.user.user_key,
                           action.queue, self.local(now), action.priority, action.skills, action.summary,
