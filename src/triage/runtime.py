@@ -239,10 +239,11 @@ class Runtime:
         return [item for item in items if item is not None]
 
     def tick(self) -> None:
-        """Let the desk assign what time alone made assignable; commits only when something changed."""
+        """Let the desk assign what time alone made assignable; commits only when something changed,
+        including agents a reload of triage.yaml removed or re-sized, so a restart does not undo them."""
         plan = self.blank_plan()
         self.desk.tick(plan)
-        if plan.transcript or plan.outbox or plan.events or plan.touched:
+        if plan.transcript or plan.outbox or plan.events or plan.touched or plan.agents:
             self.commit(plan, None)
 
     # ---- steps ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from triage.app import DESK
+from triage.app import DESK, STORE
 from handoff.desk_support import AGENTS, TOKENS, AgentClient
 from handoff.test_live_desk import escalate, said
 
@@ -67,6 +67,28 @@ async def test_a_removed_agent_s_customer_is_requeued_and_routing_uses_the_edite
 
     stack.server[DESK].restore()
     assert await listed(lee) == current, "the store holds what the reload changed, so a restart keeps it"
+
+
+def shrink_kim_and_remove_lee(agents: dict) -> None:
+    del agents["lee"]
+    agents["kim"]["max_concurrent"] = 4
+
+
+async def test_a_reload_alone_is_saved_at_once_so_a_restart_keeps_it(open_site, live):
+    root = open_site(AGENTS)
+    stack = await live(root, timer_interval=0.05, heartbeat=0.1, reload_interval=0.05)
+    kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
+    await kim.online("kim")
+
+    edit_agents(root, shrink_kim_and_remove_lee)
+    await until_gone(kim, "lee")
+    store = stack.server[STORE]
+    for _ in range(100):
+        saved = {row.id: (row.presence, row.max_concurrent) for row in store.agent_rows()}
+        if saved.get("kim") == ("online", 4):
+            break
+        await asyncio.sleep(0.05)
+    assert saved == {"kim": ("online", 4), "lee": ("offline", 2)}, "no customer wrote, yet the store has the reload"
 
 
 async def test_customers_of_an_agent_who_goes_offline_are_told_once_and_hear_no_made_up_wait(open_site, live):
