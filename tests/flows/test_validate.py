@@ -201,5 +201,7 @@ def test_triage_validate_names_each_written_out_url_kakao_could_not_open_but_not
         'flows/main.yaml:7: "/track" is not an absolute http(s) URL such as https://shop.example.com/track',
         'flows/main.yaml:8: "ftp://shop.example.com/manual.pdf" is not an absolute http(s) URL such as '
         "https://shop.example.com/track",
+        "flows/main.yaml:9: warning: vars.order is never saved: no ask saves it and no set sets it, "
+        "so it is always empty",
         "flows/main.yaml:10: the URL has 1005 characters; 상담톡 takes at most 1000",
     ]

@@ -7,6 +7,7 @@ Cross-references (targets, queues, reachability) are ``validate.py``'s job, on t
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -367,6 +368,40 @@ class FileLoader:
         return Consent(text=text, agree=agree, decline=decline, **labels, **common)
 
 
+_INDENTATION = "check the indentation: this line or the one above starts in a different column from the keys " \
+               "it belongs with"
+_TABS = "indent with spaces: YAML does not allow tabs"
+YAML_HINTS = (
+    ("did not find expected key", _INDENTATION),
+    ("expected <block end>", _INDENTATION),
+    ("mapping values are not allowed", 'a text with ": " in it needs quotes, or a line is indented under a text'),
+    ("tab character", _TABS),
+    ("found character '\\t'", _TABS),
+    ("found character that cannot start any token", "indent with spaces, not tabs, and put a text that starts "
+                                                    "with @ or ` in quotes"),
+)
+"""The parser's wording for the usual slips, and what an editor should look at for each."""
+
+
+def explained(problem: Problem) -> Problem:
+    """The parser's message stays (with its line), followed by a plain hint when it is a usual slip."""
+    hint = next((hint for words, hint in YAML_HINTS if words in problem.message), None)
+    return replace(problem, message=f"{problem.message}: {hint}") if hint else problem
+
+
+@dataclass(frozen=True)
+class LoadedFlows(FlowSet):
+    """The flows, and which flow files could not be read at all."""
+
+    unloaded: frozenset[str] = frozenset()
+    """The names a broken file's flow would have had (its file name), so checks across files
+    stay quiet about what that file's own error explains."""
+
+
+def unloaded_flows(flows: FlowSet) -> frozenset[str]:
+    return flows.unloaded if isinstance(flows, LoadedFlows) else frozenset()
+
+
 def flow_files(paths: Iterable[Path]) -> list[Path]:
     """Expand directories to their ``*.yaml``/``*.yml`` files, sorted for stable output."""
     files: list[Path] = []
@@ -391,6 +426,7 @@ def load_flows(paths: Iterable[Path], entry: str = "main", root: Path | None = N
     """Load flow files into one FlowSet; ``None`` only when nothing usable was found."""
     problems: list[Problem] = []
     flows: dict[str, Flow] = {}
+    unloaded: set[str] = set()
     files = flow_files(paths)
     if not files:
         where = ", ".join(str(p) for p in paths) or "."
@@ -398,13 +434,15 @@ def load_flows(paths: Iterable[Path], entry: str = "main", root: Path | None = N
     for file in files:
         shown = display_path(file, root)
         data, file_problems = read_yaml(file, shown)
-        problems.extend(file_problems)
+        problems.extend(map(explained, file_problems))
         if data is None and file_problems:
+            unloaded.add(file.stem)
             continue
         loader = FileLoader(shown, file.stem)
         flow = loader.load(data)
         problems.extend(loader.problems)
         if flow is None:
+            unloaded.add(file.stem)
             continue
         if flow.id in flows:
             other = flows[flow.id]
@@ -414,11 +452,14 @@ def load_flows(paths: Iterable[Path], entry: str = "main", root: Path | None = N
         flows[flow.id] = flow
     if not flows:
         return None, problems
-    return assemble(flows, entry, problems)
+    return assemble(flows, entry, problems, frozenset(unloaded - flows.keys()))
 
 
-def assemble(flows: dict[str, Flow], entry: str, problems: list[Problem]) -> tuple[FlowSet | None, list[Problem]]:
+def assemble(flows: dict[str, Flow], entry: str, problems: list[Problem],
+             unloaded: frozenset[str] = frozenset()) -> tuple[FlowSet | None, list[Problem]]:
     """Join loaded flows: pick the entry flow and merge global keywords."""
+    if entry in unloaded:
+        return None, problems
     if entry not in flows:
         if len(flows) == 1 and entry == "main":
             entry = next(iter(flows))
@@ -444,4 +485,4 @@ def assemble(flows: dict[str, Flow], entry: str, problems: list[Problem]) -> tup
                 continue
             keywords[word], owner[word] = target, flow
     nodes = {node_id: node for flow in flows.values() for node_id, node in flow.nodes.items()}
-    return FlowSet(flows=flows, entry=entry, nodes=nodes, keywords=keywords), problems
+    return LoadedFlows(flows=flows, entry=entry, nodes=nodes, keywords=keywords, unloaded=unloaded), problems

@@ -192,6 +192,22 @@ def _undeclared(ast: nodes.Template) -> set[str]:
     return read if read <= set(NAMES) else meta.find_undeclared_variables(ast)
 
 
+@lru_cache(maxsize=8192)
+def fields_read(source: str, name: str) -> frozenset[str]:
+    """The fields of ``name`` a template reads (``vars.order_id``, ``vars['order_id']``), for
+    checks that need the whole site to know whether anything ever defines them."""
+    try:
+        ast = _ENV.parse(source)
+    except TemplateSyntaxError:  # already reported where the text was loaded
+        return frozenset()
+    read = set()
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        field = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(node.node, nodes.Name) and node.node.name == name and isinstance(field, str):
+            read.add(field)
+    return frozenset(read)
+
+
 def compile_text(source: str, line: int = 0) -> Text:
     if not isinstance(source, str):
         source = str(source)

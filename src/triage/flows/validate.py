@@ -24,9 +24,9 @@ from typing import Callable, Iterable, Mapping, Protocol
 
 from triage.faq.model import FaqEntry
 from triage.flows.graph import Reference, references
-from triage.flows.loader import display_path
+from triage.flows.loader import display_path, unloaded_flows
 from triage.flows.model import Ask, Check, Consent, End, Faq, Flow, FlowSet, Goto, Handoff, Node, Say
-from triage.flows.templates import Text, static_length
+from triage.flows.templates import Expr, Text, fields_read, static_length
 from triage.kakao.media import local_image_problem
 from triage.kakao.protocol import label_problem, url_problem
 from triage.kakao.render import is_local_image
@@ -97,8 +97,12 @@ def _as_written(target: str, flow: str) -> str:
 # ---- targets ----------------------------------------------------------------------------
 
 def missing_targets(site: Site) -> list[Problem]:
+    """A target in a file that could not be read is not reported: that file's own error is the
+    one to fix, and "this flow does not exist" would send the editor to the wrong file."""
+    unloaded = unloaded_flows(site.flows)
     return [Problem(ref.file, ref.line, _missing_message(ref, site.flows))
-            for ref in references(site.flows) if ref.target not in site.flows.nodes]
+            for ref in references(site.flows)
+            if ref.target not in site.flows.nodes and ref.target.rsplit(".", 1)[0] not in unloaded]
 
 
 def _missing_message(ref: Reference, flows: FlowSet) -> str:
@@ -226,6 +230,34 @@ def duplicate_labels(site: Site) -> list[Problem]:
                                                                       f"(also line {seen[label]}); a press could "
                                                                       f"not tell them apart"))
             seen.setdefault(label, line)
+    return problems
+
+
+def _fold_keyword(text: str) -> str:
+    """The engine's own folding, so a label collides exactly when a press would. Imported on
+    use: the engine imports the content module, which imports this one."""
+    from triage.flows.engine import _fold_keyword as fold
+    return fold(text)
+
+
+def buttons_taken_by_keywords(site: Site) -> list[Problem]:
+    """A pressed button arrives as its label, and the engine reads global keywords before a
+    node's buttons: a button labelled like a keyword that leads elsewhere is never followed."""
+    flows = site.flows
+    keywords = {_fold_keyword(word): word for word in flows.keywords}
+    problems = []
+    for node in _nodes(site):
+        for button in node.buttons if isinstance(node, Say) else ():
+            word = keywords.get(_fold_keyword(button.label))
+            if word is None or flows.keywords[word] == button.goto:
+                continue
+            owner = next(flow for flow in flows.flows.values() if word in flow.keywords)
+            problems.append(Problem(node.file, button.line or node.line,
+                                    f'button "{button.label}" is also the global keyword "{word}" '
+                                    f"({owner.file}:{owner.line_of_keyword(word)}), and keywords come first: "
+                                    f'pressing it goes to "{_as_written(flows.keywords[word], node.flow)}", '
+                                    f'not "{_as_written(button.goto, node.flow)}"; rename the label, or point '
+                                    f"the button and the keyword at the same node", "warning"))
     return problems
 
 
@@ -386,6 +418,54 @@ def empty_faq_categories(site: Site) -> list[Problem]:
             if isinstance(node, Faq) and node.faq_category is not None and node.faq_category not in site.categories]
 
 
+ENGINE_VARS = frozenset({"consent", "last_media"})
+"""What the engine itself keeps in vars: a consent node's answer and the last photo or file."""
+
+
+def _saved_vars(flows: FlowSet) -> frozenset[str]:
+    names = set(ENGINE_VARS)
+    for node in flows.nodes.values():
+        names.update(node.set)
+        if isinstance(node, Ask):
+            names.add(node.save)
+        if isinstance(node, Say):
+            names.update(name for button in node.buttons for name in button.set)
+    return frozenset(names)
+
+
+def _templates(node: Node) -> list[Text | Expr]:
+    """Every template a node renders or evaluates."""
+    found = [*_user_texts(node), *node.set.values()]
+    match node:
+        case Say():
+            found += [node.image, *(link.url for link in node.links),
+                      *(value for button in node.buttons for value in button.set.values())]
+        case Handoff():
+            found.append(node.summary)
+        case Check():
+            found += [case.when for case in node.cases]
+    return [template for template in found if template is not None]
+
+
+def _vars_read(template: Text | Expr) -> frozenset[str]:
+    if isinstance(template, Expr):
+        return fields_read("{{ " + template.source + " }}", "vars")
+    return frozenset() if template.is_static else fields_read(template.source, "vars")
+
+
+def unsaved_vars(site: Site) -> list[Problem]:
+    """``vars`` holds only what the flows put there, so a name nothing saves is a typo that
+    would show customers a blank (or make a ``when`` always false)."""
+    flows = site.flows
+    saved = _saved_vars(flows)
+    written = [(node.file, template.line or node.line, template) for node in _nodes(site)
+               for template in _templates(node)]
+    written += [(flow.file, route.when.line or route.line, route.when) for flow in flows.flows.values() for route in flow.routes]
+    return [Problem(file, line, f'vars.{name} is never saved: no ask saves it and no set sets it, so it is '
+                                f"always empty{did_you_mean(name, saved)}", "warning")
+            for file, line, template in written for name in sorted(_vars_read(template) - saved)]
+
+
 # ---- privacy (issue 6) ------------------------------------------------------------------
 
 def _notice(settings: Settings) -> Notice | None:
@@ -512,6 +592,6 @@ def personal_data_without_consent(site: Site) -> list[Problem]:
 
 RULES: tuple[Callable[[Site], list[Problem]], ...] = (
     entry_without_start, missing_targets, too_many_choices, texts_too_long, labels_too_long, duplicate_labels,
-    bad_urls, local_images, unreachable_nodes, loops_without_waiting, dead_ends, max_misses_without_target,
-    unknown_queues, empty_faq_categories, notice_not_first, personal_data_without_consent,
+    buttons_taken_by_keywords, bad_urls, local_images, unreachable_nodes, loops_without_waiting, dead_ends, max_misses_without_target,
+    unknown_queues, empty_faq_categories, unsaved_vars, notice_not_first, personal_data_without_consent,
 )
