@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, time
 from pathlib import Path
 
-from triage.settings import Settings, load_settings, parse_hours, parse_settings
+from triage.settings import (DEMO_SENDER_KEY, Settings, is_loopback, load_settings, parse_hours, parse_settings,
+                             sender_key_warnings)
 from triage.yamlmarks import parse_yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -115,3 +116,56 @@ def test_the_retired_max_attempts_is_an_error_that_names_retry_for():
     assert len(problems) == 1
     assert problems[0].startswith('triage.yaml:3: "max_attempts" is no longer a setting: ')
     assert '"retry_for"' in problems[0]
+
+
+def test_each_numeric_setting_takes_the_ends_of_its_range():
+    settings, problems = parsed("server:\n  port: 65535\n  max_body: 8192\nkakao:\n  timeout: 0.5\n"
+                                "timers:\n  bot_warn: 0\n  bot_end: 0\nprivacy:\n  retention_days: 0\n"
+                                "queues:\n  general:\n    max_wait: 0\nfaq:\n  answer: 100\n  suggest: 0\n  margin: 0\n")
+    assert problems == []
+    assert (settings.server.port, settings.server.max_body, settings.kakao.timeout) == (65535, 8192, 0.5)
+    assert (settings.faq.answer, settings.faq.suggest, settings.faq.margin) == (100.0, 0.0, 0.0)
+
+
+def test_a_setting_outside_its_range_keeps_its_default_so_the_rest_is_checked_against_a_runnable_site():
+    settings, problems = parsed("server:\n  port: 0\n  max_body: 8191\nkakao:\n  timeout: 0\n")
+    assert sorted(problems) == [
+        'triage.yaml:2: "port" must be a whole number from 1 to 65535',
+        'triage.yaml:3: "max_body" must be a whole number of bytes, 8192 or more (8 KB: room for a 1,000-character message)',
+        'triage.yaml:5: "timeout" must be a number of seconds above 0',
+    ]
+    assert (settings.server.port, settings.server.max_body, settings.kakao.timeout) == (8080, 64 * 1024, 5.0)
+
+
+def test_kakao_base_url_is_an_absolute_http_address_the_api_paths_can_follow():
+    for url in ("http://127.0.0.1:8090", "https://bizmessage.example.com/api/"):
+        assert parsed(f"kakao:\n  base_url: '{url}'\n")[1] == [], url
+    refused = {
+        "localhost:8090": 'must be an absolute http:// or https:// address like http://127.0.0.1:8090 '
+                          '(did you mean "http://localhost:8090"?)',
+        "ftp://kakao.example.com": "must be an absolute http:// or https:// address like http://127.0.0.1:8090",
+        "https://kakao.example.com/api?key=1": "must not have a ?query or #fragment: the API paths are appended to it",
+        "https://kakao.example.com/#top": "must not have a ?query or #fragment: the API paths are appended to it",
+        "http://127.0.0.1:70000": "has a port outside 1-65535",
+    }
+    for url, message in refused.items():
+        settings, problems = parsed(f"kakao:\n  timeout: 5\n  base_url: '{url}'\n")
+        assert problems == [f'triage.yaml:3: "base_url" {message}'], url
+        assert settings.kakao.base_url == "http://127.0.0.1:8090"
+
+
+def test_the_example_sender_key_is_a_warning_at_its_line_and_a_missing_one_at_the_channel_line():
+    written = parsed(f"timezone: Asia/Seoul\nchannel:\n  name: 상점\n  sender_key: {DEMO_SENDER_KEY}\n")[0]
+    missing = parsed("timezone: Asia/Seoul\nchannel:\n  name: 상점\n")[0]
+    own = parsed("channel:\n  sender_key: 9f2c4e1a7b3d5a10c41e9b722f8c1e9a7b3d5a10\n")[0]
+
+    assert [(p.line, p.severity) for p in sender_key_warnings(written)] == [(4, "warning")]
+    assert "is the example key" in sender_key_warnings(written)[0].message
+    assert [(p.line, p.severity) for p in sender_key_warnings(missing)] == [(2, "warning")]
+    assert "is missing" in sender_key_warnings(missing)[0].message
+    assert sender_key_warnings(own) == []
+
+
+def test_only_this_machine_counts_as_loopback():
+    assert all(map(is_loopback, ("http://127.0.0.1:8090", "http://localhost:8090", "http://[::1]:8090")))
+    assert not any(map(is_loopback, ("https://bizmessage.example.com", "http://10.0.0.5:8090", "http://0.0.0.0")))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from triage.problems import Problem, did_you_mean
@@ -209,8 +210,52 @@ class _Reader:
             return default
         return value
 
+    def number(self, data: Mapping, key: str, kind: type, default: float, bounds: Bounds) -> Any:
+        """A number outside its range keeps the default, so the rest of the file is still checked
+        against settings the server could run with."""
+        value = self.get(data, key, kind, default)
+        if value not in bounds:
+            self.problem(data, key, f'"{key}" must be a {_KIND_WORDS[kind.__name__]}{bounds.unit}{bounds.words}')
+            return default
+        return value
+
 
 _KIND_WORDS = {"str": "text", "int": "whole number", "float": "number", "bool": "true/false", "list": "list"}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric setting may take. Each is checked when the file is read: an out-of-range
+    value passed on would surface only later, as a wrapped port or every webhook refused."""
+
+    low: float
+    high: float | None = None
+    above: bool = False
+    """The low end itself is excluded (a timeout of 0 means no call can succeed)."""
+    unit: str = ""
+    note: str = ""
+
+    def __contains__(self, value: float) -> bool:
+        return (value > self.low if self.above else value >= self.low) and (self.high is None or value <= self.high)
+
+    @property
+    def words(self) -> str:
+        if self.above:
+            return f" above {self.low:g}{self.note}"
+        if self.high is None:
+            return f", {self.low:g} or more{self.note}"
+        return f" from {self.low:g} to {self.high:g}{self.note}"
+
+
+PORT = Bounds(1, 65535)
+MAX_BODY_FLOOR = 8 * 1024
+"""A webhook carries up to 1,000 characters of text, 6 bytes each when JSON-escaped, plus its ids."""
+MAX_BODY = Bounds(MAX_BODY_FLOOR, unit=" of bytes", note=" (8 KB: room for a 1,000-character message)")
+SECONDS = Bounds(0, above=True, unit=" of seconds")
+TIMER = Bounds(0, unit=" of seconds", note=" (0 = off)")
+DAYS = Bounds(0, unit=" of days", note=" (0 = keep everything)")
+MINUTES = Bounds(0, unit=" of minutes")
+SCORE = Bounds(0, 100)
 
 
 def parse_hours(spec: Any) -> tuple[tuple[time, time], ...] | None:
@@ -296,7 +341,7 @@ def _queues(r: _Reader, data: Mapping) -> dict[str, QueueSettings]:
         messages = spec.get("messages") or {}
         queues[str(name)] = QueueSettings(
             name=str(name), hours=_hours(r, spec), holidays=holidays, closed_days=_closed_days(r, spec),
-            skills=_skills(r, spec), max_wait=r.get(spec, "max_wait", int, 30),
+            skills=_skills(r, spec), max_wait=r.number(spec, "max_wait", int, 30, MINUTES),
             messages={str(k): str(v) for k, v in messages.items()} if isinstance(messages, dict) else {},
             line=line_of(raw, name),
         )
@@ -310,13 +355,48 @@ def _kakao(r: _Reader, data: Mapping) -> KakaoSettings:
         r.problem(kk, key, f'"{key}" is no longer a setting: {RETIRED_KAKAO_KEYS[key]}')
     paths = dict(KAKAO_PATHS)
     paths.update({str(k): str(v) for k, v in (r.get(kk, "paths", dict, {})).items()})
-    retry_for = r.get(kk, "retry_for", float, KakaoSettings.retry_for)
-    if not retry_for > 0:
-        r.problem(kk, "retry_for", '"retry_for" must be a number of seconds above 0')
-        retry_for = KakaoSettings.retry_for
-    return KakaoSettings(r.get(kk, "base_url", str, KakaoSettings.base_url),
-                         {str(k): str(v) for k, v in r.get(kk, "headers", dict, {}).items()},
-                         paths, r.get(kk, "timeout", float, 5.0), retry_for)
+    return KakaoSettings(_base_url(r, kk), {str(k): str(v) for k, v in r.get(kk, "headers", dict, {}).items()},
+                         paths, r.number(kk, "timeout", float, KakaoSettings.timeout, SECONDS),
+                         r.number(kk, "retry_for", float, KakaoSettings.retry_for, SECONDS))
+
+
+def _base_url(r: _Reader, spec: Mapping) -> str:
+    """Checked here because a URL without a scheme fails only later, as every reply's "connection failed"."""
+    url = r.get(spec, "base_url", str, KakaoSettings.base_url)
+    problem = _url_problem(url)
+    if problem is None:
+        return url
+    hint = f' (did you mean "http://{url}"?)' if "://" not in url and _url_problem(f"http://{url}") is None else ""
+    r.problem(spec, "base_url", f'"base_url" {problem}{hint}')
+    return KakaoSettings.base_url
+
+
+def _url_problem(url: str) -> str | None:
+    """What keeps ``url`` from being a base the API paths can be appended to, or None."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "has a port outside 1-65535"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an absolute http:// or https:// address like http://127.0.0.1:8090"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "must not have a ?query or #fragment: the API paths are appended to it"
+    return None
+
+
+def _faq(r: _Reader, data: Mapping) -> FaqSettings:
+    """A suggest band above the answer band would hide the questions the bot is surest of."""
+    fq = r.section(data, "faq", ("answer", "suggest", "margin"))
+    default = FaqSettings()
+    answer = r.number(fq, "answer", float, default.answer, SCORE)
+    suggest = r.number(fq, "suggest", float, default.suggest, SCORE)
+    if suggest > answer:
+        r.problem(fq, "suggest", f'"suggest" ({suggest:g}) must not be above "answer" ({answer:g})')
+        answer, suggest = default.answer, default.suggest
+    return FaqSettings(answer, suggest, r.number(fq, "margin", float, default.margin, SCORE))
 
 
 _PATH_PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
@@ -354,7 +434,6 @@ def parse_settings(data: Any, root: Path, path: str) -> tuple[Settings, list[Pro
     ch = r.section(data, "channel", ("name", "sender_key"))
     paths = r.section(data, "paths", ("flows", "faq", "tests"))
     pv = r.section(data, "privacy", ("notice", "retention_days", "mask_transcripts"))
-    fq = r.section(data, "faq", ("answer", "suggest", "margin"))
     sv = r.section(data, "server", ("host", "port", "secret_header", "secret", "allow_ips", "max_body",
                                     "path_prefix", "trusted_proxies"))
     st = r.section(data, "storage", ("path",))
@@ -373,23 +452,45 @@ def parse_settings(data: Any, root: Path, path: str) -> tuple[Settings, list[Pro
         entry_flow=r.get(data, "entry_flow", str, "main"),
         paths=Paths(r.get(paths, "flows", str, "flows"), r.get(paths, "faq", str, "faq"),
                     r.get(paths, "tests", str, "tests/conversations")),
-        privacy=Privacy(r.get(pv, "notice", str, None), r.get(pv, "retention_days", int, 365),
+        privacy=Privacy(r.get(pv, "notice", str, None), r.number(pv, "retention_days", int, 365, DAYS),
                         r.get(pv, "mask_transcripts", bool, False)),
         queues=_queues(r, data),
-        faq=FaqSettings(r.get(fq, "answer", float, 82.0), r.get(fq, "suggest", float, 62.0),
-                        r.get(fq, "margin", float, 4.0)),
+        faq=_faq(r, data),
         kakao=_kakao(r, data),
-        server=ServerSettings(r.get(sv, "host", str, "127.0.0.1"), r.get(sv, "port", int, 8080),
+        server=ServerSettings(r.get(sv, "host", str, "127.0.0.1"), r.number(sv, "port", int, 8080, PORT),
                               r.get(sv, "secret_header", str, None), r.get(sv, "secret", str, None),
-                              _networks(r, sv, "allow_ips"), r.get(sv, "max_body", int, 64 * 1024),
+                              _networks(r, sv, "allow_ips"), r.number(sv, "max_body", int, 64 * 1024, MAX_BODY),
                               _path_prefix(r, sv), _networks(r, sv, "trusted_proxies")),
         storage_path=r.get(st, "path", str, "triage.db"),
-        timers=Timers(r.get(tm, "bot_warn", int, 0), r.get(tm, "bot_end", int, 0),
+        timers=Timers(r.number(tm, "bot_warn", int, 0, TIMER), r.number(tm, "bot_end", int, 0, TIMER),
                       r.get(tm, "bot_warn_text", str, Timers.bot_warn_text),
                       r.get(tm, "bot_end_text", str, Timers.bot_end_text)),
         raw=data,
     )
     return settings, r.problems
+
+
+def sender_key_warnings(settings: Settings) -> list[Problem]:
+    """The example key, written or defaulted, is a warning rather than an error: the demo, the simulator
+    and the shipped example use it. Kakao refuses it for a real channel, which shows only as every
+    reply failing once customers arrive."""
+    if settings.channel.sender_key != DEMO_SENDER_KEY:
+        return []
+    channel = settings.raw.get("channel")
+    if isinstance(channel, dict) and "sender_key" in channel:
+        return [Problem(settings.file, line_of(channel, "sender_key"), "channel.sender_key is the example key, "
+                        "which Kakao refuses for a real channel: set your channel's own", "warning")]
+    return [Problem(settings.file, line_of(settings.raw, "channel"), "channel.sender_key is missing, so the "
+                    "example key is used, which Kakao refuses for a real channel: set your channel's own", "warning")]
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine, where only a simulator answers to the example key."""
+    host = urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(root: Path) -> tuple[Settings, list[Problem]]:

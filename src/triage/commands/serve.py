@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import socket
 from pathlib import Path
 
@@ -12,8 +13,11 @@ from aiohttp import web
 from triage import eventloop
 from triage.app import DELIVERY, DELIVERY_MODES, SETTINGS, ServeOptions, make_app
 from triage.privacy.logging import configure_logging
-from triage.problems import ContentError
+from triage.problems import ContentError, Problem
+from triage.settings import Settings, is_loopback, sender_key_warnings
 from triage.store import StoreError
+
+log = logging.getLogger("triage.serve")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -101,6 +105,12 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def channel_warnings(settings: Settings) -> list[Problem]:
+    """Only a simulator on this machine answers to the example key (``triage demo``, ``--preview``,
+    ``triage sim``), so warning there would be noise; anywhere else Kakao would refuse every reply."""
+    return [] if is_loopback(settings.kakao.base_url) else sender_key_warnings(settings)
+
+
 async def announce(app: web.Application) -> None:
     """The banner, once the store is open and delivery has started: it is printed only when true."""
     print(banner(app, asyncio.get_running_loop()), flush=True)
@@ -112,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
     if app is None:
         return 1
     settings = app[SETTINGS]
+    for problem in channel_warnings(settings):
+        log.warning("%s:%d: %s", problem.path, problem.line, problem.message)
     where = f"{settings.server.host}:{settings.server.port}"
     try:
         sock = listening_socket(settings.server.host, settings.server.port)

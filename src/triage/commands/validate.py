@@ -8,6 +8,7 @@ from pathlib import Path
 
 from triage.content import Content, load_content
 from triage.problems import Problem, errors
+from triage.settings import load_settings, sender_key_warnings
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -35,11 +36,20 @@ def summary(content: Content | None, problems: list[Problem]) -> str:
     return checked + (f" ({_count(warnings, 'warning')})" if warnings else "")
 
 
+def channel_warnings(root: Path) -> list[Problem]:
+    """Only validate warns about the channel: it is the check before going live, while the simulator,
+    the demo and the example site rightly run on the example key. A site without triage.yaml is a
+    sandbox on every default, the local simulator included, so it has nothing to warn about."""
+    settings, _ = load_settings(root)
+    return sender_key_warnings(settings) if Path(settings.file).is_file() else []
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.root.is_dir():
         print(f"triage validate: --root {args.root} is not a directory", file=sys.stderr)
         return 2
     content, problems = load_content(args.root, args.paths or None)
+    problems = sorted(problems + channel_warnings(args.root))
     for problem in problems:
         print(problem)
     print(summary(content, problems))
