@@ -68,6 +68,7 @@ def test_a_confident_match_answers_and_goes_to_found(chat):
     record = faq_records(actions)[0]
     assert record["query"] == "배송 언제 와요" and record["decision"] == "answer"
     assert record["candidates"][0][0] == "delivery-when"
+    assert record["category"] == "배송", "the report counts the answer under the category it had when given"
 
 
 def test_medium_confidence_offers_three_numbered_questions_with_short_labels(unsure):
@@ -87,7 +88,7 @@ def test_picking_a_suggestion_answers_it(unsure, typed):
     actions = unsure.say(typed)
     assert texts(actions)[0] == "결제 후 평일 1~2일 안에 출고돼요."
     assert unsure.state.faq_attempts[-1] == FaqAttempt("언제와요", "chosen", "delivery-when")
-    assert faq_records(actions)[0]["decision"] == "chosen"
+    assert (faq_records(actions)[0]["decision"], faq_records(actions)[0]["category"]) == ("chosen", "배송")
     assert unsure.state.node == "main.anything_else" and unsure.state.offered == ()
 
 
@@ -101,7 +102,7 @@ def test_declining_a_suggestion_goes_to_not_found(unsure, typed):
 
 def test_no_match_goes_to_not_found_with_reason(chat):
     actions = chat.say("ㅎㅎ")
-    assert faq_records(actions)[0]["decision"] == "not_found"
+    assert (faq_records(actions)[0]["decision"], faq_records(actions)[0]["category"]) == ("not_found", None)
     assert of(HandoffAction, actions)[0].reason == "faq_not_found"
 
 

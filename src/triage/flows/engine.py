@@ -37,6 +37,7 @@ from triage.flows.answers import check_answer
 from triage.flows.choices import Choices, pick
 from triage.flows.extra import MAX_EXTRA, parse_extra
 from triage.flows.model import Ask, Button, Check, Consent, End, Faq, FlowSet, Goto, Handoff, Node, Say
+from triage.flows import smalltalk
 from triage.flows.session import (
     Action, EndSession, Event, FaqAttempt, HandoffAction, HandoffInfo, LinkOut, Record, Reference, Release,
     SendButtons, SendImage, SendLinks, SendText, SessionState, SetCategory, SetTags, Start, Timeout, UserInfo,
@@ -70,6 +71,7 @@ MEDIA_ACKS = {"photo": "사진을 받았어요.", "video": "동영상을 받았�
 MEDIA_TEXTS = {"photo": "[사진]", "video": "[동영상]", "audio": "[음성]", "file": "[파일]"}
 UNREADABLE_TEXT = "이 형식의 메시지는 읽을 수 없어요. 글로 입력하시거나 버튼을 눌러 주세요."
 """For kinds 상담톡 may add (emoticons, locations...): calling one a file would mislead the customer."""
+THANKS_REPLY = "네, 더 궁금한 점이 있으시면 편하게 말씀해 주세요."
 
 
 @dataclass(frozen=True)
@@ -382,15 +384,20 @@ def _faq_category(state: SessionState, node: Faq) -> str | None:
 
 
 def _ask_faq(turn: _Turn, state: SessionState, node: Faq, query: str, reason: str) -> _Move:
+    query = smalltalk.without_greeting(query)
     decision = turn.content.faq.decide(query, _faq_category(state, node))
     entries = turn.content.faq.entries
     state = state.evolve(last_input=None)
     scored = tuple((c.entry_id, c.score) for c in decision.candidates)
     record = Record("faq", {"query": query, "decision": decision.kind, "entry_id": decision.entry_id,
+                            "category": entries[decision.entry_id].category if decision.entry_id in entries else None,
                             "candidates": [(c.entry_id, c.score, c.route) for c in decision.candidates]})
     if decision.kind == "answer" and decision.entry_id in entries:
         attempt = FaqAttempt(query, "answer", decision.entry_id, scored)
         return _answer(turn, state, node, entries[decision.entry_id], attempt, record)
+    talk = smalltalk.kind(query)
+    if talk is not None:
+        return _Move(state, tuple(_small_talk(state, node, talk)))
     offered = tuple(dict.fromkeys(c.entry_id for c in decision.candidates if c.entry_id in entries))[:FAQ_OFFERS]
     if decision.kind == "suggest" and offered:
         state = state.evolve(offered=offered, faq_attempts=_attempts(state, FaqAttempt(query, "suggest", None, scored)))
@@ -446,7 +453,8 @@ def _pick_offered(turn: _Turn, state: SessionState, node: Faq, text: str) -> Out
     state = state.evolve(offered=(), misses=0)
     if chosen is not None and chosen.index < len(offered):
         entry_id = offered[chosen.index]
-        record = Record("faq", {"query": query, "decision": "chosen", "entry_id": entry_id, "candidates": []})
+        record = Record("faq", {"query": query, "decision": "chosen", "entry_id": entry_id,
+                                "category": entries[entry_id].category, "candidates": []})
         move = _answer(turn, state, node, entries[entry_id], FaqAttempt(query, "chosen", entry_id), record)
         return _finish_move(turn, move)
     record = Record("faq", {"query": query, "decision": "declined", "entry_id": None, "candidates": []})
@@ -489,9 +497,41 @@ def _reply_say(turn: _Turn, state: SessionState, node: Say, text: str) -> Outcom
     chosen = pick(_menu(turn.flows, node), text) if node.buttons else None
     if chosen is not None:
         return _choose(turn, state, node, node.buttons[chosen.index], chosen.rule)
+    talk = _unanswered_small_talk(turn, state, node, text)
+    if talk is not None:
+        return state, _small_talk(state, node, talk)
     if node.on_text:
         return _run(turn, state.evolve(misses=0, last_input=text), node.on_text, "rule")
     return _miss(turn, state, node, text)
+
+
+def _unanswered_small_talk(turn: _Turn, state: SessionState, node: Say, text: str) -> smalltalk.Kind | None:
+    """Greetings and thanks are taken as such only where free text would otherwise reach the FAQ
+    or count as a miss, and the FAQ does not answer them: an editor's ``on_text`` to any other
+    node takes every text. Checked here, before the text moves on, so the customer stays at the
+    menu whose buttons are on screen."""
+    talk = smalltalk.kind(text)
+    if talk is None:
+        return None
+    target = turn.flows.nodes.get(node.on_text or turn.flows.fallback_for(node.id) or "")
+    if node.on_text and not isinstance(target, Faq):
+        return None
+    if isinstance(target, Faq) and turn.content.faq.decide(text, _faq_category(state, target)).kind == "answer":
+        return None
+    return talk
+
+
+def _small_talk(state: SessionState, node: Node, talk: smalltalk.Kind) -> list[Action]:
+    """Neither is a miss. A greeting is no input: it asks nothing, and the node's prompt is the
+    bot's latest bubble, just sent (a greeting that opens the session arrives with the welcome)
+    or still above it, so repeating it would stack the same menu twice. Thanks get a short
+    courteous reply that keeps the node's buttons at hand. The record keeps both out of the
+    report's unanswered questions."""
+    record = Record("small_talk", {"node": node.id, "kind": talk})
+    if talk == "greeting":
+        return [record]
+    labels = _labels(node)
+    return [record, SendButtons(THANKS_REPLY, labels) if labels else SendText(THANKS_REPLY)]
 
 
 def _reply_consent(turn: _Turn, state: SessionState, node: Consent, text: str) -> Outcome:
@@ -580,6 +620,8 @@ def _on_text(turn: _Turn, state: SessionState, event: UserText) -> Outcome:
         return _begin(turn, state, Reference(), text)
     if state.owner != "bot":
         return state, []
+    if not isinstance(turn.flows.nodes.get(state.node or ""), Ask):
+        text = smalltalk.without_greeting(text)
     return _reply(_Turn(turn.content, turn.now, text), state, text)
 
 
