@@ -20,6 +20,9 @@ Decisions the spec leaves open, made the way an editor would expect:
 - A photo or file is acknowledged and kept in ``vars.last_media``; a node with ``on_text``
   treats it as the text "[사진]" / "[파일]" (so editors can route pictures to an agent). A kind
   the engine does not know (an emoticon, a location) changes nothing and asks for text instead.
+- A greeting or thanks (``smalltalk``) where free text would otherwise reach the FAQ unanswered
+  or count as a miss is neither: a greeting alone sends nothing, thanks get ``THANKS_REPLY``.
+  A greeting in front of a question is cut off, except at an ``ask``, which keeps what was typed.
 - Text or media on a new or ended session starts one (as ``Start`` without ``extra``); the
   text is kept as the last free text. ``Start`` while an agent or queue owns the session, and
   anything but ``Release`` then, gets no reply: the human is in charge.
