@@ -111,14 +111,18 @@ def make_app(options: ServeOptions) -> web.Application:
 async def health(request: web.Request) -> web.Response:
     """``ok`` says the server takes webhooks, and stays true while replies wait: a Kakao outage is not
     cured by a restart, and a supervisor that restarted us or a balancer that drained us on a backlog
-    would refuse customers' messages too. The backlog is reported for monitoring to alert on instead."""
+    would refuse customers' messages too. The backlog is reported for monitoring to alert on instead, and so
+    are the errors of a saved content change that could not go live (the previous content still answers),
+    which /preview shows the editor who saved it."""
     app = request.app
     try:
         pending, oldest = app[STORE].outbox_backlog()
     except StoreError as exc:
         return web.json_response({"ok": False, "error": f"cannot read the outbox: {exc}"}, status=503)
     age = 0.0 if oldest is None else round(max(0.0, app[RUNTIME].clock() - oldest), 1)
-    return web.json_response({"ok": True, "content_version": app[CONTENT].version,
+    holder = app[CONTENT]
+    return web.json_response({"ok": True, "content_version": holder.version,
+                              "content_rejected": [str(problem) for problem in holder.rejected],
                               "outbox": {"pending": pending, "oldest_seconds": age}})
 
 

@@ -2,7 +2,9 @@
 
 The server always holds one complete, valid ``Content`` snapshot. A change is loaded into a
 new snapshot first; only if it has no errors does it replace the old one, so a typo saved
-mid-edit is reported in the log and customers keep talking to the last good flows.
+mid-edit is reported in the log and customers keep talking to the last good flows. The
+rejected change's errors are kept until a good reload, so /preview can tell the editor that
+what they are testing is not what they saved.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from pathlib import Path
 
 from triage.content import Content, load_content
-from triage.problems import ContentError, errors
+from triage.problems import ContentError, Problem, errors
 
 log = logging.getLogger("triage.reload")
 
@@ -43,6 +45,8 @@ class ContentHolder:
             raise ContentError(errors(problems))
         self.current: Content = content
         self.version = 1
+        self.rejected: tuple[Problem, ...] = ()
+        """The errors of the last change that could not go live; empty once the files load again."""
         self._stamp = fingerprint(content)
 
     def __call__(self) -> Content:
@@ -56,9 +60,10 @@ class ContentHolder:
         self._stamp = stamp
         content, problems = load_content(self.root)
         if content is None:
-            log.error("content change rejected, previous flows stay live:\n%s",
-                      "\n".join(str(p) for p in errors(problems)))
+            self.rejected = tuple(errors(problems))
+            log.error("content change rejected, previous flows stay live:\n%s", "\n".join(map(str, self.rejected)))
             return False
+        self.rejected = ()
         self.current = content
         self.version += 1
         log.info("content reloaded (version %d: %d flows, %d nodes, %d FAQ entries)", self.version,

@@ -73,3 +73,20 @@ def test_the_diagram_is_usable_from_the_keyboard(console, browser):
     node.focus()
     page.keyboard.press("Enter")
     bot_says(page, "이용해 주셔서 감사합니다")
+
+
+def test_a_saved_change_the_server_rejects_shows_a_banner_with_its_problems_until_fixed(console, browser):
+    page = open_tab(browser, console.url + "/preview").page
+    banner = page.locator("#rejected-banner")
+    expect(banner).to_be_hidden()
+    flow = console.root / "flows" / "main.yaml"
+    original = flow.read_text(encoding="utf-8")
+    try:
+        flow.write_text(original.replace("goto: refund.menu", "goto: refund.mneu", 1), encoding="utf-8")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("변경 내용에 오류가 있어 이전 내용으로 동작 중이에요")
+        expect(banner.locator("li")).to_have_text(['flows/main.yaml:7: goto "refund.mneu" names no node of flow '
+                                                   '"refund" (did you mean "refund.menu"?)'])
+    finally:
+        flow.write_text(original, encoding="utf-8")
+    expect(banner).to_be_hidden()

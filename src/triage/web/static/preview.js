@@ -153,10 +153,18 @@
     }
   }
 
+  function showRejected(problems) {
+    const list = $("rejected-problems");
+    clear(list);
+    problems.forEach((problem) => list.append(el("li", null, problem)));
+    $("rejected-banner").hidden = problems.length === 0;
+  }
+
   async function watchVersion() {
     try {
       const health = await call("GET", "/healthz");
       $("reload-banner").hidden = health.content_version === loadedVersion;
+      showRejected(health.content_rejected || []);
     } catch (_) { /* the server is restarting; try again on the next tick */ }
   }
 
