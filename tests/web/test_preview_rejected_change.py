@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from conftest import Live
-
 BAD_GOTO = ("goto: refund.menu", "goto: refund.mneu")
 
 
-async def health(stack: Live) -> dict[str, Any]:
+async def health(stack: Any) -> dict[str, Any]:
     async with stack.http.get(f"{stack.server_url}/healthz") as response:
         assert response.status == 200
         return await response.json()
 
 
-async def until(stack: Live, settled: Any) -> dict[str, Any]:
+async def until(stack: Any, settled: Any) -> dict[str, Any]:
     for _ in range(200):
         answer = await health(stack)
         if settled(answer):
