@@ -16,13 +16,15 @@ def test_mistakes_in_the_handoff_sections_are_listed_at_their_lines_and_fail_val
     out, err = capsys.readouterr()
     file = root / "triage.yaml"
     assert out.splitlines() == [
+        f"{file}:2: warning: channel.sender_key is missing, so the example key is used, which Kakao refuses "
+        "for a real channel: set your channel's own",
         f'{file}:8: "max_concurrent" must be between 1 and 50',
         f'{file}:10: assignment "round-robin" must be one of least_busy, round_robin (did you mean "round_robin"?)',
         f'{file}:13: "queue_end" (300s) must come after "queue_reminder" (600s)',
         f'{file}:15: webhook url "ftp://desk.example.com/hook" must start with https:// (or http://)',
         f'{file}:16: webhooks need a "secret" of at least 16 characters to sign with',
         f'{file}:17: unknown event "assinged" (did you mean "assigned"?)',
-        "6 errors, 0 warnings in 1 file",
+        "6 errors, 1 warning in 1 file",
     ]
     assert (code, err) == (1, "")
 
