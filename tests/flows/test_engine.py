@@ -18,11 +18,6 @@ from triage.flows.templates import FALLBACK_TEXT
 from triage.settings import Privacy
 
 
-@pytest.fixture(scope="module")
-def shop():
-    return load_site(FIXTURES / "shop")
-
-
 @pytest.fixture
 def chat(shop):
     return Chat(shop)

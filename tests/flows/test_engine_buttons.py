@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine_support import FIXTURES, Chat, load_site, texts
+from engine_support import Chat, texts
 from triage.flows.engine import REPEAT_TEXT
 from triage.flows.session import Record
-
-
-@pytest.fixture(scope="module")
-def shop():
-    return load_site(FIXTURES / "shop")
 
 
 @pytest.fixture

@@ -35,18 +35,6 @@ class Suggesting:
         return Decision("suggest", query, tuple(Candidate(i, 70.0, self.entries[i].q, "fuzzy") for i in self.offers))
 
 
-@pytest.fixture(scope="module")
-def shop():
-    return load_site(FIXTURES / "shop")
-
-
-@pytest.fixture
-def chat(shop):
-    chat = Chat(shop)
-    chat.start()
-    return chat
-
-
 @pytest.fixture
 def unsure(shop):
     chat = Chat(replace(shop, faq=Suggesting(shop.faq, ("delivery-when", "delivery-fee", "pay-card", "pay-receipt"))))

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine_support import FIXTURES, Chat, buttons, load_site, of, texts
+from engine_support import buttons, of, texts
 from triage.flows.engine import THANKS_REPLY
 from triage.flows.session import HandoffAction, Record
 from triage.flows.smalltalk import kind, without_greeting
-
-
-@pytest.fixture(scope="module")
-def shop():
-    return load_site(FIXTURES / "shop")
-
-
-@pytest.fixture
-def chat(shop):
-    chat = Chat(shop)
-    chat.start()
-    return chat
 
 
 def kinds(actions) -> list[str]:
