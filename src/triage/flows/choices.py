@@ -25,6 +25,13 @@ _NUMBER = re.compile(r"(\d{1,2})\s*(?:번)?\s*(?:이요|요|이에요|입니다|
 _DROP = {"Zs", "Zl", "Zp", "Cc", "Cf", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So"}
 
 
+def fold_keyword(text: str) -> str:
+    """How a typed text meets a global keyword: only spaces and case are folded, stricter than a
+    menu label's ``normalise``, because a keyword fires at any node. Shared by the engine and by
+    validation, so a button label collides with a keyword exactly when a press would."""
+    return " ".join(text.split()).casefold()
+
+
 def normalise(text: str) -> str:
     """Width, case, spaces and punctuation folded away: "배송 조회!" == "배송조회"."""
     folded = unicodedata.normalize("NFKC", text).casefold()

@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from triage.content import Content
 from triage.flows.answers import check_answer
-from triage.flows.choices import Choices, pick
+from triage.flows.choices import Choices, fold_keyword, pick
 from triage.flows.extra import MAX_EXTRA, parse_extra
 from triage.flows.model import Ask, Button, Check, Consent, End, Faq, FlowSet, Goto, Handoff, Node, Say
 from triage.flows import smalltalk
@@ -121,13 +121,9 @@ def _lookups(flows: FlowSet) -> _Lookups:
     if cached is not None and cached[0]() is flows:
         return cached[1]
     key = id(flows)
-    lookups = _Lookups({_fold_keyword(word): target for word, target in flows.keywords.items()})
+    lookups = _Lookups({fold_keyword(word): target for word, target in flows.keywords.items()})
     _LOOKUPS[key] = (weakref.ref(flows, lambda _: _LOOKUPS.pop(key, None)), lookups)
     return lookups
-
-
-def _fold_keyword(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 def _menu(flows: FlowSet, node: Say | Consent) -> Choices:
@@ -630,7 +626,7 @@ def _on_text(turn: _Turn, state: SessionState, event: UserText) -> Outcome:
 
 def _reply(turn: _Turn, state: SessionState, text: str) -> Outcome:
     """Global keywords first, at any node; then what the waiting node makes of the text."""
-    keyword = _lookups(turn.flows).keywords.get(_fold_keyword(text))
+    keyword = _lookups(turn.flows).keywords.get(fold_keyword(text))
     if keyword is not None:
         return _run(turn, _settled(state), keyword, "user_asked", [Record("keyword", {"text": text})])
     node = turn.flows.nodes.get(state.node or "")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol
 
 from triage.faq.model import FaqEntry
+from triage.flows.choices import fold_keyword
 from triage.flows.graph import Reference, references
 from triage.flows.loader import display_path, unloaded_flows
 from triage.flows.model import Ask, Check, Consent, End, Faq, Flow, FlowSet, Goto, Handoff, Node, Say
@@ -233,22 +234,15 @@ def duplicate_labels(site: Site) -> list[Problem]:
     return problems
 
 
-def _fold_keyword(text: str) -> str:
-    """The engine's own folding, so a label collides exactly when a press would. Imported on
-    use: the engine imports the content module, which imports this one."""
-    from triage.flows.engine import _fold_keyword as fold
-    return fold(text)
-
-
 def buttons_taken_by_keywords(site: Site) -> list[Problem]:
     """A pressed button arrives as its label, and the engine reads global keywords before a
     node's buttons: a button labelled like a keyword that leads elsewhere is never followed."""
     flows = site.flows
-    keywords = {_fold_keyword(word): word for word in flows.keywords}
+    keywords = {fold_keyword(word): word for word in flows.keywords}
     problems = []
     for node in _nodes(site):
         for button in node.buttons if isinstance(node, Say) else ():
-            word = keywords.get(_fold_keyword(button.label))
+            word = keywords.get(fold_keyword(button.label))
             if word is None or flows.keywords[word] == button.goto:
                 continue
             owner = next(flow for flow in flows.flows.values() if word in flow.keywords)
