@@ -214,3 +214,27 @@ def test_common_yaml_slips_are_explained_after_the_parser_s_words(capsys, tmp_pa
     _, lines, _ = validate(capsys, "--root", str(root))
     [problem] = [line for line in flow_lines(lines) if "YAML syntax error" in line]
     assert problem.startswith("flows/returns.yaml:") and hint in problem
+
+
+def test_the_same_hints_explain_slips_in_triage_yaml_and_the_faq(capsys, tmp_path):
+    root = shutil.copytree(SLIPS, tmp_path / "site")
+    settings = root / "triage.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("  claims: {}", "\tclaims: {}"), encoding="utf-8")
+    faq = root / "faq" / "delivery.yaml"
+    faq.write_text("- id: fee\n  q: 배송비: 얼마예요?\n  a: 3,000원이에요.\n", encoding="utf-8")
+    code, lines, _ = validate(capsys, "--root", str(root))
+    [settings_problem] = [line for line in lines if line.startswith(f"{settings}:")]
+    [faq_problem] = [line for line in lines if line.startswith("faq/delivery.yaml:")]
+    assert "YAML syntax error" in settings_problem and "indent with spaces" in settings_problem
+    assert "YAML syntax error" in faq_problem and 'a text with ": " in it needs quotes' in faq_problem
+    assert code == 1
+
+
+def test_an_unreadable_triage_yaml_is_reported_alone_not_with_what_its_defaults_would_miss(capsys, tmp_path):
+    root = shutil.copytree(SLIPS, tmp_path / "site")
+    settings = root / "triage.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("  claims: {}", "\tclaims: {}"), encoding="utf-8")
+    code, lines, _ = validate(capsys, "--root", str(root))
+    assert [line for line in lines if "queue" in line or "sender_key" in line] == []
+    assert any(line.startswith(f"{settings}:5: YAML syntax error") for line in lines)
+    assert code == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Mapping
@@ -163,6 +163,9 @@ class Settings:
     timers: Timers = Timers()
     raw: Mapping[str, Any] = field(default_factory=dict)
     """The whole parsed file, for sections other modules read themselves (api, webhooks)."""
+    readable: bool = True
+    """False when triage.yaml exists but could not be parsed: every value above is then a default,
+    not what the editor wrote, and checks that compare the site with it would mislead."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -500,4 +503,4 @@ def load_settings(root: Path) -> tuple[Settings, list[Problem]]:
         return Settings(root=root, file=str(file)), []
     data, problems = read_yaml(file)
     settings, more = parse_settings(data if not problems else None, root, str(file))
-    return settings, problems + more
+    return (replace(settings, readable=False) if problems else settings), problems + more

@@ -25,6 +25,11 @@ class MarkedDict(dict):
     line: int = 0
     key_lines: dict[Any, int]
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        """Built empty too (a file that could not be read), and asked for lines all the same."""
+        super().__init__(*args, **kwargs)
+        self.key_lines = {}
+
     def line_of(self, key: Any) -> int:
         return self.key_lines.get(key, self.line)
 
@@ -47,7 +52,6 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> MarkedDict:
     loader.flatten_mapping(node)
     result = MarkedDict()
     result.line = node.start_mark.line + 1
-    result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, (str, int, float, bool)) and key is not None:
@@ -70,6 +74,28 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+_INDENTATION = "check the indentation: this line or the one above starts in a different column from the keys " \
+               "it belongs with"
+_TABS = "indent with spaces: YAML does not allow tabs"
+YAML_HINTS = (
+    ("did not find expected key", _INDENTATION),
+    ("expected <block end>", _INDENTATION),
+    ("mapping values are not allowed", 'a text with ": " in it needs quotes, or a line is indented under a text'),
+    ("tab character", _TABS),
+    ("found character '\\t'", _TABS),
+    ("found character that cannot start any token", "indent with spaces, not tabs, and put a text that starts "
+                                                    "with @ or ` in quotes"),
+)
+"""The parser's wording for the usual slips, and what an editor should look at for each: every
+file an editor writes (flows, FAQ, triage.yaml, conversation tests) goes through ``parse_yaml``."""
+
+
+def _explained(reason: str) -> str:
+    """The parser's words stay, followed by a plain hint when they describe a usual slip."""
+    hint = next((hint for words, hint in YAML_HINTS if words in reason), None)
+    return f"{reason}: {hint}" if hint else reason
+
+
 def parse_yaml(text: str, path: str) -> tuple[Any, list[Problem]]:
     """Parse one document; syntax errors and duplicate keys come back as problems."""
     loader = _Loader(text)
@@ -82,7 +108,7 @@ def parse_yaml(text: str, path: str) -> tuple[Any, list[Problem]]:
         reason = exc.problem or str(exc)
         if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
             reason += f" ({exc.context} on line {exc.context_mark.line + 1})"
-        return None, [Problem(path, line, f"YAML syntax error: {reason}")]
+        return None, [Problem(path, line, f"YAML syntax error: {_explained(reason)}")]
     except yaml.YAMLError as exc:
         return None, [Problem(path, 1, f"YAML error: {exc}")]
     finally:

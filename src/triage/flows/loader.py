@@ -7,7 +7,7 @@ Cross-references (targets, queues, reachability) are ``validate.py``'s job, on t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -368,40 +368,6 @@ class FileLoader:
         return Consent(text=text, agree=agree, decline=decline, **labels, **common)
 
 
-_INDENTATION = "check the indentation: this line or the one above starts in a different column from the keys " \
-               "it belongs with"
-_TABS = "indent with spaces: YAML does not allow tabs"
-YAML_HINTS = (
-    ("did not find expected key", _INDENTATION),
-    ("expected <block end>", _INDENTATION),
-    ("mapping values are not allowed", 'a text with ": " in it needs quotes, or a line is indented under a text'),
-    ("tab character", _TABS),
-    ("found character '\\t'", _TABS),
-    ("found character that cannot start any token", "indent with spaces, not tabs, and put a text that starts "
-                                                    "with @ or ` in quotes"),
-)
-"""The parser's wording for the usual slips, and what an editor should look at for each."""
-
-
-def explained(problem: Problem) -> Problem:
-    """The parser's message stays (with its line), followed by a plain hint when it is a usual slip."""
-    hint = next((hint for words, hint in YAML_HINTS if words in problem.message), None)
-    return replace(problem, message=f"{problem.message}: {hint}") if hint else problem
-
-
-@dataclass(frozen=True)
-class LoadedFlows(FlowSet):
-    """The flows, and which flow files could not be read at all."""
-
-    unloaded: frozenset[str] = frozenset()
-    """The names a broken file's flow would have had (its file name), so checks across files
-    stay quiet about what that file's own error explains."""
-
-
-def unloaded_flows(flows: FlowSet) -> frozenset[str]:
-    return flows.unloaded if isinstance(flows, LoadedFlows) else frozenset()
-
-
 def flow_files(paths: Iterable[Path]) -> list[Path]:
     """Expand directories to their ``*.yaml``/``*.yml`` files, sorted for stable output."""
     files: list[Path] = []
@@ -434,7 +400,7 @@ def load_flows(paths: Iterable[Path], entry: str = "main", root: Path | None = N
     for file in files:
         shown = display_path(file, root)
         data, file_problems = read_yaml(file, shown)
-        problems.extend(map(explained, file_problems))
+        problems.extend(file_problems)
         if data is None and file_problems:
             unloaded.add(file.stem)
             continue
@@ -485,4 +451,4 @@ def assemble(flows: dict[str, Flow], entry: str, problems: list[Problem],
                 continue
             keywords[word], owner[word] = target, flow
     nodes = {node_id: node for flow in flows.values() for node_id, node in flow.nodes.items()}
-    return LoadedFlows(flows=flows, entry=entry, nodes=nodes, keywords=keywords, unloaded=unloaded), problems
+    return FlowSet(flows=flows, entry=entry, nodes=nodes, keywords=keywords, unloaded=unloaded), problems

@@ -220,6 +220,9 @@ class FlowSet:
     entry: str
     nodes: Mapping[str, Node]
     keywords: Mapping[str, str]
+    unloaded: frozenset[str] = frozenset()
+    """The flows whose files could not be read at all (named by file), so checks across files
+    stay quiet about what that file's own error explains."""
 
     @property
     def entry_flow(self) -> Flow:

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Mapping, Protocol
 from triage.faq.model import FaqEntry
 from triage.flows.choices import fold_keyword
 from triage.flows.graph import Reference, references
-from triage.flows.loader import display_path, unloaded_flows
+from triage.flows.loader import display_path
 from triage.flows.model import Ask, Check, Consent, End, Faq, Flow, FlowSet, Goto, Handoff, Node, Say
 from triage.flows.templates import Expr, Text, fields_read, static_length
 from triage.kakao.media import local_image_problem
@@ -100,7 +100,7 @@ def _as_written(target: str, flow: str) -> str:
 def missing_targets(site: Site) -> list[Problem]:
     """A target in a file that could not be read is not reported: that file's own error is the
     one to fix, and "this flow does not exist" would send the editor to the wrong file."""
-    unloaded = unloaded_flows(site.flows)
+    unloaded = site.flows.unloaded
     return [Problem(ref.file, ref.line, _missing_message(ref, site.flows))
             for ref in references(site.flows)
             if ref.target not in site.flows.nodes and ref.target.rsplit(".", 1)[0] not in unloaded]
