@@ -7,6 +7,7 @@ like flow problems do, because editors and operators edit this file too.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, time
@@ -239,7 +240,9 @@ class Bounds:
     note: str = ""
 
     def __contains__(self, value: float) -> bool:
-        return (value > self.low if self.above else value >= self.low) and (self.high is None or value <= self.high)
+        """Never infinite: YAML reads ``.inf`` as a number, and no wait or size is endless."""
+        return (math.isfinite(value) and (value > self.low if self.above else value >= self.low)
+                and (self.high is None or value <= self.high))
 
     @property
     def words(self) -> str:

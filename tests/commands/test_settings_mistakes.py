@@ -26,6 +26,7 @@ UNSAFE_LINES = [
         (18, '"max_wait" must be a whole number of minutes, 0 or more'),
         (21, '"suggest" (70) must not be above "answer" (60)'),
         (22, '"margin" must be a number from 0 to 100'),
+        (24, '"timeout" must be a number of seconds above 0'),
     ]
 ]
 
@@ -38,7 +39,7 @@ def test_validate_fails_on_every_setting_outside_its_range_naming_the_range_at_i
     result = triage("validate", "--root", str(UNSAFE))
 
     assert result.returncode == 1
-    assert result.stdout.splitlines() == [*UNSAFE_LINES, "10 errors, 0 warnings in 1 file"]
+    assert result.stdout.splitlines() == [*UNSAFE_LINES, "11 errors, 0 warnings in 1 file"]
     assert result.stderr == ""
 
 

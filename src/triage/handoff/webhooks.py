@@ -33,7 +33,7 @@ import aiohttp
 from triage.handoff.config import MIN_TOKEN_LENGTH
 from triage.kakao.client import Delivery
 from triage.problems import Problem, did_you_mean
-from triage.settings import Settings, _Reader
+from triage.settings import SECONDS, Settings, _Reader
 from triage.store import NewEvent, NewOutbox, OutboxItem
 
 KIND = "agent_webhook"
@@ -72,7 +72,7 @@ def parse_webhooks(settings: Settings) -> tuple[WebhookConfig, list[Problem]]:
         if kind not in EVENT_KINDS:
             r.problem(section["events"], i, f'unknown event "{kind}"{did_you_mean(kind, EVENT_KINDS)}')
     valid = tuple(u for u in urls if urlsplit(u).scheme in ("http", "https") and urlsplit(u).hostname)
-    return WebhookConfig(valid, secret, events, r.get(section, "timeout", float, 5.0)), r.problems
+    return WebhookConfig(valid, secret, events, r.number(section, "timeout", float, 5.0, SECONDS)), r.problems
 
 
 def sign(secret: str, timestamp: int | str, body: bytes | str) -> str:
