@@ -167,6 +167,10 @@ class StubKakao(asyncio.Protocol):
     """Each user's write serial numbers in the order they arrived, for the integrity check."""
     writes = 0
     OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"code\":\"0\"}"
+    UPLOADED = json.dumps({"code": "0", "image": "http://127.0.0.1/dn/bench/img_l.jpg"}).encode()
+    UPLOAD_OK = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                 + str(len(UPLOADED)).encode() + b"\r\n\r\n" + UPLOADED)
+    """The example flows show a picture, which the server uploads once before its first write."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -189,7 +193,7 @@ class StubKakao(asyncio.Protocol):
                 StubKakao.seen[user].append(write["serial_number"])
                 if int(write["serial_number"].split("-", 1)[0]) >= StubKakao.asked_at.get(user, 0):
                     StubKakao.arrived[user].set()
-            self.transport.write(self.OK)
+            self.transport.write(self.UPLOAD_OK if head.startswith(b"POST /v1/image/upload") else self.OK)
 
 
 def _stat(pid: int) -> list[str]:
