@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -25,12 +25,17 @@ async def listed(client: AgentClient) -> dict[str, dict]:
     return {a["id"]: a for a in (await client.ok("GET", "/agents"))["agents"]}
 
 
-async def until_gone(client: AgentClient, agent_id: str) -> None:
+async def until_listed(client: AgentClient, check: Callable[[dict[str, dict]], bool]) -> None:
+    """The reload is polled, so a test waits until the agent list shows the edit."""
     for _ in range(100):
-        if agent_id not in await listed(client):
+        if check(await listed(client)):
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the server never picked up the edited triage.yaml")
+
+
+async def until_gone(client: AgentClient, agent_id: str) -> None:
+    await until_listed(client, lambda agents: agent_id not in agents)
 
 
 def replace_kim_with_lee(agents: dict) -> None:
@@ -107,3 +112,25 @@ async def test_customers_of_an_agent_who_goes_offline_are_told_once_and_hear_no_
         "상담원 연결이 끊겨 다른 상담원을 연결해 드릴게요.",
         "현재 대기 1번째예요. 지금은 연결 가능한 상담원이 없어 대기가 길어질 수 있어요.",
     ]
+
+
+def raise_kim_to_four(agents: dict) -> None:
+    agents["kim"]["max_concurrent"] = 4
+
+
+async def test_a_presence_change_right_after_a_reload_is_what_the_store_keeps(open_site, live):
+    root = open_site(AGENTS)
+    stack = await live(root, timer_interval=60, heartbeat=0.1, reload_interval=0.05)  # no tick saves the reload first
+    kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
+    await kim.online("kim")
+    edit_agents(root, raise_kim_to_four)
+    await until_listed(kim, lambda agents: agents["kim"]["max_concurrent"] == 4)
+
+    await kim.ok("PUT", "/agents/kim/presence", {"presence": "away"})
+    customer = stack.user("after-reload")
+    await escalate(customer)
+
+    saved = {row.id: (row.presence, row.max_concurrent) for row in stack.server[STORE].agent_rows()}
+    assert saved["kim"] == ("away", 4), "the older row the reload staged never overwrites the agent's own change"
+    stack.server[DESK].restore()
+    assert (await listed(kim))["kim"]["presence"] == "away", "a restart does not bring kim back online"

@@ -61,7 +61,8 @@ class Change:
     state: q.QueueState
     rows: dict[str, TicketRow] = field(default_factory=dict)
     notices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    agents: dict[str, AgentRow] = field(default_factory=dict)
+    staged: dict[str, AgentRow] = field(default_factory=dict)
+    """The reload's rows this plan writes first; a presence change written after one supersedes it."""
 
 
 class Desk:
@@ -130,7 +131,7 @@ class Desk:
     def change(self, plan: Plan) -> Change:
         if plan.desk is None:
             self.config
-            plan.desk = Change(self.state, self.state, agents=dict(self._unsaved))
+            plan.desk = Change(self.state, self.state, staged=dict(self._unsaved))
             plan.agents += self._unsaved.values()
             plan.after_commit.append(lambda: self._adopt(plan.desk))
             self._requeue_unheld(plan)
@@ -144,7 +145,9 @@ class Desk:
             self._settle(plan, state, plan.now)
 
     def _adopt(self, change: Change) -> None:
-        for agent_id, row in change.agents.items():
+        """A staged reload row is saved now, whatever this plan wrote after it for the same agent
+        (that newer row is saved too); kept, it would be written again and undo that change."""
+        for agent_id, row in change.staged.items():
             if self._unsaved.get(agent_id) is row:
                 del self._unsaved[agent_id]
         closed = sorted((t for t in change.state.tickets.values() if t.status == "closed"),
@@ -364,8 +367,7 @@ class Desk:
         state, requeued = q.set_presence(change.state, agent_id, presence, self.local(plan.now),  # type: ignore[arg-type]
                                          max_concurrent)
         agent = state.agents[agent_id]
-        change.agents[agent_id] = AgentRow(agent_id, agent.presence, agent.max_concurrent, plan.now)
-        plan.agents.append(change.agents[agent_id])
+        plan.agents.append(AgentRow(agent_id, agent.presence, agent.max_concurrent, plan.now))
         self._back_in_line(plan, requeued)
         self._settle(plan, state, plan.now)
         return requeued
