@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -74,6 +75,39 @@ async def test_a_file_edited_on_disk_is_uploaded_again(uploads, relay, root):
     picture.write_bytes(picture.read_bytes() + b"edited")
     await uploads.send(image_write("bob"))
 
+    assert len(posted(relay, UPLOAD)) == 2
+    assert posted(relay, WRITE)[-1].kwargs["json"]["image_url"] == SECOND
+
+
+async def test_an_unchanged_file_is_not_read_again_on_later_sends(uploads, relay, monkeypatch):
+    relay.post(UPLOAD, payload={"code": "0000", "image": FIRST})
+    relay.post(WRITE, payload={"code": 0}, repeat=True)
+    await uploads.send(image_write("alice"))
+    reads: list[Path] = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: reads.append(path) or read_bytes(path))
+
+    verdicts = [await uploads.send(image_write(user)) for user in ("bob", "carol")]
+
+    assert [v.outcome for v in verdicts] == ["ok", "ok"]
+    assert reads == []
+    assert [w.kwargs["json"]["image_url"] for w in posted(relay, WRITE)] == [FIRST, FIRST, FIRST]
+
+
+async def test_a_file_rewritten_at_the_same_size_is_uploaded_again_once_its_time_moves(uploads, relay, root):
+    relay.post(UPLOAD, payload={"code": "0000", "image": FIRST})
+    relay.post(UPLOAD, payload={"code": "0000", "image": SECOND})
+    relay.post(WRITE, payload={"code": 0}, repeat=True)
+    await uploads.send(image_write("alice"))
+
+    picture = root / "images" / "size-guide.png"
+    before = picture.stat()
+    data = picture.read_bytes()
+    picture.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    os.utime(picture, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    await uploads.send(image_write("bob"))
+
+    assert picture.stat().st_size == before.st_size
     assert len(posted(relay, UPLOAD)) == 2
     assert posted(relay, WRITE)[-1].kwargs["json"]["image_url"] == SECOND
 

@@ -7,7 +7,9 @@ outbox row keeps the name, not a URL: a retry after a restart uploads again inst
 a URL this process cannot vouch for.
 
 Uploads are remembered by the SHA-256 of the file's bytes, so an image goes up once per process
-however many customers see it, and a file edited on disk is a new key and goes up again. Kakao
+however many customers see it, and a file edited on disk is a new key and goes up again. Sending
+is the hot path, so the digest itself is remembered by the file's size and modification time:
+a send costs one ``stat``, and only a file that changed is read and hashed again. Kakao
 may forget an upload: a write refused as an invalid media URL drops the remembered URL and is
 retried, and the retry uploads afresh. A fresh upload refused the same way fails the row, so
 that can never loop.
@@ -32,6 +34,10 @@ IMAGE_MAX = 5 * 1024 * 1024
 SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
               (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"))
 """The first bytes of the only kinds 상담톡 shows; a name ending in .png proves nothing."""
+
+
+Stamp = tuple[int, int]
+"""A file's modification time (ns) and size: when both are as before, so are its bytes."""
 
 
 class ImageProblem(Exception):
@@ -78,7 +84,7 @@ def read_local_image(root: Path, name: str) -> LocalImage:
                                f"{IMAGE_MAX // (1024 * 1024)} MB ({IMAGE_MAX:,} bytes)")
         data = path.read_bytes()
     except OSError as exc:
-        raise ImageProblem(f'image "{name}" cannot be read: {exc.strerror or exc}') from exc
+        raise _unreadable(name, exc) from exc
     kind = image_type(data)
     if kind is None:
         raise ImageProblem(f'image "{name}" is not a jpg, png or gif image (judged by its content, not its name)')
@@ -101,14 +107,15 @@ class ImageUploads:
         self.root = root
         self._urls: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._digests: dict[Path, tuple[Stamp, str]] = {}
 
     async def send(self, call: OutboundCall) -> Delivery:
         name = call.body.get(IMAGE_FILE)
         if not isinstance(name, str):
             return await self.client.send(call)
         try:
-            image = read_local_image(self.root, name)
-            url, fresh = await self._url(image)
+            digest, image = self._digest(name)
+            url, fresh = await self._url(name, digest, image)
         except ImageProblem as exc:
             return _refused(Delivery("failed", None, None, str(exc)), name)
         except UploadError as exc:
@@ -119,21 +126,46 @@ class ImageUploads:
             return delivery
         if fresh:
             return _refused(delivery, name)
-        if self._urls.get(image.digest) == url:
-            del self._urls[image.digest]
+        if self._urls.get(digest) == url:
+            del self._urls[digest]
         return replace(delivery, outcome="retry", message=f'Kakao no longer knows the upload of image "{name}" '
                                                           f"({delivery.message}); it goes up again")
 
-    async def _url(self, image: LocalImage) -> tuple[str, bool]:
+    def _digest(self, name: str) -> tuple[str, LocalImage | None]:
+        """The file's digest, with the image when it had to be read for it (so a first send reads
+        it once); unchanged since the last send, the file is not read at all."""
+        path = image_path(self.root, name)
+        stamp = _stamp(path, name)
+        known = self._digests.get(path)
+        if known is not None and known[0] == stamp:
+            return known[1], None
+        image = read_local_image(self.root, name)
+        self._digests[path] = (stamp, image.digest)
+        return image.digest, image
+
+    async def _url(self, name: str, digest: str, image: LocalImage | None) -> tuple[str, bool]:
         """(URL, whether this call uploaded it); one upload at a time per image, so customers
         reaching it together share one."""
-        async with self._locks.setdefault(image.digest, asyncio.Lock()):
-            known = self._urls.get(image.digest)
+        async with self._locks.setdefault(digest, asyncio.Lock()):
+            known = self._urls.get(digest)
             if known is not None:
                 return known, False
+            image = image or read_local_image(self.root, name)
             url = await self.client.upload_image(image.data, PurePosixPath(image.name).name, image.content_type)
             self._urls[image.digest] = url
             return url, True
+
+
+def _stamp(path: Path, name: str) -> Stamp:
+    try:
+        status = path.stat()
+    except OSError as exc:
+        raise _unreadable(name, exc) from exc
+    return status.st_mtime_ns, status.st_size
+
+
+def _unreadable(name: str, exc: OSError) -> ImageProblem:
+    return ImageProblem(f'image "{name}" cannot be read: {exc.strerror or exc}')
 
 
 def _refused(delivery: Delivery, name: str) -> Delivery:
