@@ -26,6 +26,14 @@ def test_match_json_with_category(capsys):
     assert set(data["candidates"][0]) == {"entry_id", "score", "variant", "route"}
 
 
+def test_a_word_that_only_starts_with_a_negator_does_not_stop_the_answer(capsys):
+    """며칠 안에 is "within a few days", not a negation the delivery entry never makes."""
+    repo = Path(__file__).parents[2]
+    assert main(["faq", "match", "배송 며칠 안에 와요", "--json", "--root", str(repo)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["decision"] == "answer" and data["entry_id"] == "delivery-when"
+
+
 def test_match_on_broken_faq_lists_problems_not_a_traceback(capsys):
     assert main(["faq", "match", "배송", "--root", str(ROOT.parent / "faq_broken")]) == 1
     err = capsys.readouterr().err

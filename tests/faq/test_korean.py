@@ -122,6 +122,29 @@ def test_segment_drops_filler_between_known_words_but_prefers_known_words():
     ("택배가 안와요", {"안오"}),
     ("물건을 못 받았어요", {"못바"}),
     ("배송 언제 와요", set()),
+    ("안돼요", {"안되"}),
+    ("입금확인 안됨", {"안되"}),
+    ("출고가 안되고 있어요", {"안되"}),
+    ("제가 취소 안했는데 취소됐어요", {"안하"}),
+    ("주문 안 해도 돼요", {"안하"}),
+    ("색이 안 변해요", {"안벼"}),
+    ("배송 주소 안 바꿔도 돼요", {"안바"}),
 ])
 def test_negated_names_the_verb_a_negation_applies_to_whatever_its_tense_or_spacing(text, negated):
     assert korean.negated(text) == negated
+
+
+@pytest.mark.parametrize("text", [
+    "배송 며칠 안에 와요",
+    "반품 며칠 안에서 해야 돼요",
+    "주문 취소 안내 받았어요",
+    "안내문자 왔어요",
+    "안녕하세요",
+    "안전하게 포장되나요",
+    "안심번호 되나요",
+    "안쪽 사이즈",
+    "안쪽이요",
+    "며칠 안 쪽으로 와요",
+])
+def test_words_that_only_start_with_a_negator_negate_nothing(text):
+    assert korean.negated(text) == frozenset()

@@ -312,6 +312,12 @@ _GAP_PARTICLES = frozenset(p for p in PARTICLES if len(p) == 1)
 NEGATORS = frozenset("안못")
 _CONTRACTED = {"돼": "되", "해": "하", "와": "오", "봐": "보", "줘": "주"}
 """Contracted verb syllables (돼요, 해서, 와요) and their plain stems, so tenses of one verb meet."""
+_LIGHT_VERBS = frozenset("하되")
+"""하다 and 되다, whose forms (했는데, 돼요, 됨) are verbs from their first syllable."""
+_VERB_ENDING = re.compile("(?:요|다|고|는데|은데|서|음|네|지|면|게|래|니|냐|죠|[아어와워꿔봐줘져해돼]도)$")
+"""How a verb form ends (맞아요, 되고, 받았는데, 바꿔도), which a noun like 안에, 안내 or 안쪽 does not."""
+_COPULA = re.compile("(?:인가요|이에요|인데요|입니다|이요|예요|에요|이죠|이다|인데)$")
+"""A noun with "is" after it (안쪽이요, 안경인데요) ends like a verb but is not one."""
 
 
 def negated(text: str) -> frozenset[str]:
@@ -319,15 +325,33 @@ def negated(text: str) -> frozenset[str]:
     내가 취소 안 했는데 -> 안하, 못 받았어요 -> 못바, 안맞아요 -> 안마.
 
     Terms keep 안 but lose the verb after it, so "can't cancel" and "didn't cancel" look alike to the
-    scorers; the negated verb tells them apart.
+    scorers; the negated verb tells them apart. Only a verb form counts: 며칠 안에, 안내, 안전하게 and
+    안쪽 start with 안 but negate nothing, and reading them as negations would stop the bot answering.
     """
     words = fold(text).split()
     heads = set()
     for word, following in zip(words, words[1:] + [""]):
-        verb = following if word in NEGATORS else word[1:] if word[0] in NEGATORS else ""
-        if verb and is_syllable(verb[0]):
+        verb = following if word in NEGATORS else word[1:] if word[0] in NEGATORS and _fused_verb(word[1:]) else ""
+        if _verb_form(verb):
             heads.add(word[0] + _stem_syllable(verb[0]))
     return frozenset(heads)
+
+
+def _verb_form(word: str) -> bool:
+    """돼요, 되고, 했는데, 와, 맞아요, 받았는데: a word a negator can apply to."""
+    if not word or not is_syllable(word[0]):
+        return False
+    if _stem_syllable(word[0]) in _LIGHT_VERBS:
+        return True
+    if len(word) == 1:
+        return word in _CONTRACTED
+    return word not in PARTICLES and not _COPULA.search(word) and bool(_VERB_ENDING.search(word))
+
+
+def _fused_verb(rest: str) -> bool:
+    """Whether 안 or 못 run into ``rest`` is a negated verb rather than a noun that starts with them:
+    안녕하세요, 안전하게, 안심되나요 are 안녕, 안전, 안심 made verbs with 하다 or 되다."""
+    return len(rest) < 2 or not is_syllable(rest[1]) or _stem_syllable(rest[1]) not in _LIGHT_VERBS
 
 
 def _stem_syllable(syllable: str) -> str:
