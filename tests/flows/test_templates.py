@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from triage.flows.templates import (
@@ -76,3 +78,38 @@ def test_a_text_that_keeps_growing_is_stopped_at_ten_bubbles():
     assert render(endless, CONTEXT) == (FALLBACK_TEXT, f"SecurityError: the text would be longer than "
                                                        f"{MAX_RENDERED:,} characters")
     assert render(compile_text("{{ '가' * 10000 }}"), CONTEXT) == ("가" * MAX_RENDERED, None)
+
+
+@pytest.mark.parametrize("source", [
+    "{{ 'a' | center(10 ** 8) }}",
+    "{{ 'a' | indent(10 ** 8, true) }}",
+    "{{ 'a'.ljust(10 ** 8) }}",
+    "{{ '1'.zfill(10 ** 8) }}",
+    "{{ '{:>100000000}'.format(1) }}",
+    "{{ '{:>{w}}'.format(1, w=10 ** 8) }}",
+    "{{ '{n:>100000000}'.format_map({'n': 1}) }}",
+    "{{ '%100000000d' | format(1) }}",
+    "{{ '%*d' | format(10 ** 8, 1) }}",
+    "{{ '%100000000d' % 1 }}",
+])
+def test_a_width_too_big_for_a_text_is_refused_before_the_text_is_built(source):
+    tracemalloc.start()
+    try:
+        text, error = render(compile_text(source), CONTEXT)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert text == FALLBACK_TEXT and error.startswith("SecurityError:")
+    assert peak < 2_000_000
+
+
+def test_widths_formats_and_powers_a_message_needs_still_work():
+    source = ("{{ '{:,}원'.format(125000) }} {{ '%d개' | format(12) }} {{ '%s님' % '홍길동' }} "
+              "[{{ '가' | center(5) }}] {{ '7'.zfill(3) }} {{ 7 % 3 }} {{ 10 ** 8 }}")
+    assert render(compile_text(source), CONTEXT) == ("125,000원 12개 홍길동님 [  가  ] 007 1 100000000", None)
+
+
+def test_a_power_of_more_than_a_few_hundred_digits_is_refused():
+    assert render(compile_text("{{ 10 ** 200 }}"), CONTEXT) == ("1" + "0" * 200, None)
+    assert render(compile_text("{{ 10 ** 400 }}"), CONTEXT) == (
+        FALLBACK_TEXT, 'SecurityError: the result of "**" would be too large for a text')

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Iterable, Mapping, MutableMapping
+from functools import lru_cache, wraps
+from string import Formatter
+from typing import Any, Callable, Iterable, Mapping, MutableMapping
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
@@ -50,15 +51,29 @@ MAX_RENDERED = 10_000
 gone wrong; refusing it as it grows keeps one reply from filling the bot's memory."""
 _MAX_BITS = 3 * MAX_RENDERED
 """A number longer than a text may be (about 9,000 digits) is as much a mistake, and computing
-one with ``**`` can take minutes."""
+one with ``*`` can take minutes."""
+_MAX_POWER_BITS = 1_000
+"""About 300 digits: no message needs a bigger number, and a power grows past any bound fast."""
+_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+"""String methods whose int arguments are how long the result is."""
+_PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[-+ #0-9.*]*")
 
 
 class _Environment(SandboxedEnvironment):
-    """Jinja's sandbox, made cheaper to render with and safe from texts that grow without bound."""
+    """Jinja's sandbox, made cheaper to render with and safe from texts that grow without bound.
 
-    intercepted_binops = frozenset({"*", "**", "+"})
+    The rendered text is capped as it grows, but one call can build a huge string at once
+    (``"a"|center(10**8)``, ``"{:>100000000}".format(1)``): widths and counts are checked before."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
     """Jinja's sandbox bounds ``range`` but not ``'a' * 100000000``, which hangs the bot while
     it builds the string; these operators are sized before they run."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters["center"] = _widths_checked(self.filters["center"])
+        self.filters["indent"] = _widths_checked(self.filters["indent"])
+        self.filters["format"] = _printf_checked(self.filters["format"])
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """Jinja keeps a template's globals as a ChainMap over the environment's and copies them into
@@ -72,13 +87,66 @@ class _Environment(SandboxedEnvironment):
             raise SecurityError(f'the result of "{operator}" would be too large for a text')
         return super().call_binop(context, operator, left, right)
 
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if isinstance(getattr(__obj, "__self__", None), str) and getattr(__obj, "__name__", "") in _WIDTH_METHODS:
+            _refuse_widths(args)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None and _format_too_wide(value.__self__):
+            raise SecurityError("a width in the format would make the text too long")
+        return wrapped
+
+
+def _refuse_widths(args: Iterable[Any]) -> None:
+    if any(_is_int(a) and a > MAX_RENDERED for a in args):
+        raise SecurityError(f"a width over {MAX_RENDERED:,} would make the text too long")
+
+
+def _widths_checked(text_filter: Callable[..., str]) -> Callable[..., str]:
+    @wraps(text_filter)
+    def checked(value: Any, *args: Any, **kwargs: Any) -> str:
+        _refuse_widths((*args, *kwargs.values()))
+        return text_filter(value, *args, **kwargs)
+    return checked
+
+
+def _printf_checked(text_filter: Callable[..., str]) -> Callable[..., str]:
+    @wraps(text_filter)
+    def checked(value: Any, *args: Any, **kwargs: Any) -> str:
+        if isinstance(value, str) and _printf_too_wide(value):
+            raise SecurityError("a width in the format would make the text too long")
+        return text_filter(value, *args, **kwargs)
+    return checked
+
+
+def _printf_too_wide(fmt: str) -> bool:
+    """``%100000000d``, or ``%*d`` whose width comes at run time: a format no message needs."""
+    return any("*" in spec or _wider(spec) for spec in _PRINTF_SPEC.findall(fmt))
+
+
+def _format_too_wide(fmt: str) -> bool:
+    """``{:>100000000}``, or ``{:>{w}}`` whose width comes at run time."""
+    try:
+        specs = [spec for _, _, spec, _ in Formatter().parse(fmt) if spec]
+    except ValueError:
+        return False
+    return any("{" in spec or _wider(spec) for spec in specs)
+
+
+def _wider(spec: str) -> bool:
+    return any(int(digits) > MAX_RENDERED for digits in re.findall(r"\d+", spec))
+
 
 def _too_big(operator: str, left: Any, right: Any) -> bool:
     """Estimated from the operands, since computing the result is what would hang."""
     if _is_int(left) and _is_int(right):
         if operator == "**":
-            return abs(left) > 1 and right > 0 and abs(left).bit_length() * right > _MAX_BITS
+            return abs(left) > 1 and right > 0 and abs(left).bit_length() * right > _MAX_POWER_BITS
         return operator == "*" and abs(left).bit_length() + abs(right).bit_length() > _MAX_BITS
+    if operator == "%":
+        return isinstance(left, str) and _printf_too_wide(left)
     if operator == "*":
         items, times = (left, right) if _is_int(right) else (right, left)
         return _is_int(times) and _is_sized(items) and len(items) * times > MAX_RENDERED
