@@ -99,8 +99,8 @@ def make_app(options: ServeOptions) -> web.Application:
     app[CONTENT] = holder
     app[SETTINGS] = settings
     app[DELIVERY] = options.delivery
-    webhooks = Webhooks(settings.server, lambda: holder.current.settings.channel.sender_key,
-                        accept=lambda event: app[INTAKE].accept(event))
+    webhooks = Webhooks(holder.current.settings.server, lambda: holder.current.settings.server,
+                        lambda: holder.current.settings.channel.sender_key, accept=lambda event: app[INTAKE].accept(event))
     app.add_routes([*webhooks.routes(), web.get("/healthz", health), *routes])
     app.cleanup_ctx.append(lambda app: _resources(app, options))
     app.on_shutdown.append(lambda app: app[API].end_streams())

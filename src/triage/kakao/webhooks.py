@@ -14,6 +14,7 @@ import ipaddress
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
@@ -35,8 +36,41 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def _within(address: Address, networks: list[Network]) -> bool:
+def _within(address: Address, networks: tuple[Network, ...]) -> bool:
     return any(address in network for network in networks)
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant time, and total: a header that is not UTF-8 arrives holding lone surrogates, which a
+    plain ``encode()`` refuses with a traceback per request; ``surrogatepass`` encodes any text, and
+    distinct texts stay distinct, so such a header is simply wrong."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
+@dataclass(frozen=True)
+class Guards:
+    """The caller checks of one triage.yaml snapshot, its networks parsed once rather than per request."""
+
+    networks: tuple[Network, ...]
+    proxies: tuple[Network, ...]
+    secret_header: str
+    secret: str | None
+    max_body: int
+
+
+def guards(server: ServerSettings) -> Guards:
+    return Guards(tuple(ipaddress.ip_network(ip, strict=False) for ip in server.allow_ips),
+                  tuple(ipaddress.ip_network(ip, strict=False) for ip in server.trusted_proxies),
+                  server.secret_header or "X-Triage-Secret", server.secret or None, server.max_body)
+
+
+FIXED = ("host", "port", "path_prefix")
+"""What a running server cannot follow: the socket is bound and the routes are mounted at start."""
+
+
+def moved(started: ServerSettings, now: ServerSettings) -> list[str]:
+    return [f"server.{key} ({getattr(started, key)!r} -> {getattr(now, key)!r})"
+            for key in FIXED if getattr(started, key) != getattr(now, key)]
 
 
 class WebhookError(Exception):
@@ -61,18 +95,23 @@ def _parse_message(body: Any) -> InboundMessage:
 
 
 class Webhooks:
-    """Handlers bound to the app's runtime, dispatcher and settings."""
+    """Handlers bound to the app's runtime, dispatcher and live settings.
 
-    def __init__(self, server: ServerSettings, sender_key: Callable[[], str],
+    ``server`` is called per request and must return the current snapshot's ``ServerSettings`` (the
+    same object until a reload), so the guards follow triage.yaml while they are rebuilt only on a
+    reload; ``started`` is what the routes and socket were made from."""
+
+    def __init__(self, started: ServerSettings, server: Callable[[], ServerSettings], sender_key: Callable[[], str],
                  accept: Callable[[Inbound], Awaitable[InboxItem | None]]):
+        self.started = started
         self.server = server
         self.sender_key = sender_key
         self.accept = accept
-        self._networks = [ipaddress.ip_network(ip, strict=False) for ip in server.allow_ips]
-        self._proxies = [ipaddress.ip_network(ip, strict=False) for ip in server.trusted_proxies]
+        self._seen = started
+        self._guards = guards(started)
 
     def routes(self) -> list[web.RouteDef]:
-        prefix = self.server.path_prefix
+        prefix = self.started.path_prefix
         return [web.post(f"{prefix}/message", self.message), web.post(f"{prefix}/reference", self.reference),
                 web.post(f"{prefix}/expired_session", self.expired)]
 
@@ -87,11 +126,21 @@ class Webhooks:
         return await self._handle(request, "expired", parse_expired,
                                   lambda e: f"exp:{e.session_id or e.user_key + ':' + str(e.time_ms)}")
 
+    def guards(self) -> Guards:
+        """Rebuilt when a reload brings new settings; a change the server cannot follow is logged then."""
+        server = self.server()
+        if server is not self._seen:
+            for change in moved(self._seen, server):
+                log.warning("%s changed in triage.yaml: takes effect at the next restart", change)
+            self._seen, self._guards = server, guards(server)
+        return self._guards
+
     async def _handle(self, request: web.Request, kind: str, parse: Callable[[Any], Any],
                       dedupe: Callable[[Any], str]) -> web.Response:
+        current = self.guards()
         try:
-            self._check_caller(request)
-            event = parse(await self._json(request))
+            self._check_caller(request, current)
+            event = parse(await self._json(request, current.max_body))
             self._check_sender(event.sender_key)
         except WebhookError as exc:
             log.warning("rejected %s from %s: %s %s%s", request.path, request.remote, exc.status, exc.message,
@@ -114,23 +163,20 @@ class Webhooks:
                                f": got {given[:SENDER_SHOWN]}…, expected {expected[:SENDER_SHOWN]}… "
                                "(channel.sender_key in triage.yaml)")
 
-    def _check_caller(self, request: web.Request) -> None:
-        if self._networks:
-            caller = self._caller(request)
-            if caller is None or not _within(caller, self._networks):
+    def _check_caller(self, request: web.Request, current: Guards) -> None:
+        if current.networks:
+            caller = self._caller(request, current.proxies)
+            if caller is None or not _within(caller, current.networks):
                 raise WebhookError(403, "-403", "caller address not allowed")
-        if self.server.secret:
-            header = self.server.secret_header or "X-Triage-Secret"
-            given = request.headers.get(header, "")
-            if not hmac.compare_digest(given.encode(), self.server.secret.encode()):
-                raise WebhookError(401, "-401", f"missing or wrong {header} header")
+        if current.secret and not same_secret(request.headers.get(current.secret_header, ""), current.secret):
+            raise WebhookError(401, "-401", f"missing or wrong {current.secret_header} header")
 
-    def _caller(self, request: web.Request) -> Address | None:
+    def _caller(self, request: web.Request, proxies: tuple[Network, ...]) -> Address | None:
         """The peer; behind a trusted proxy, the right-most X-Forwarded-For hop that is not a trusted
         proxy itself, since every hop left of it was written by whoever sent the request. None when
         an address cannot be read, which the allow-list refuses."""
         hops = [request.remote or ""]
-        if self._proxies:
+        if proxies:
             forwarded = ",".join(request.headers.getall("X-Forwarded-For", ()))
             hops += reversed([hop.strip() for hop in forwarded.split(",") if hop.strip()])
         for hop in hops:
@@ -138,16 +184,16 @@ class Webhooks:
                 address = ipaddress.ip_address(hop)
             except ValueError:
                 return None
-            if not _within(address, self._proxies):
+            if not _within(address, proxies):
                 return address
         return address
 
-    async def _json(self, request: web.Request) -> Any:
+    async def _json(self, request: web.Request, limit: int) -> Any:
         """UTF-8, with or without a BOM: some encoders write one, and it means nothing here."""
-        if request.content_length is not None and request.content_length > self.server.max_body:
-            raise WebhookError(413, "-413", f"body over {self.server.max_body} bytes")
+        if request.content_length is not None and request.content_length > limit:
+            raise WebhookError(413, "-413", f"body over {limit} bytes")
         try:
-            raw = await self._body(request)
+            raw = await _body(request, limit)
         except ValueError as exc:
             raise WebhookError(400, "-400", f"unreadable body: {exc}") from None
         try:
@@ -160,18 +206,19 @@ class Webhooks:
         except RecursionError:
             raise WebhookError(400, "-400", "malformed JSON: nested too deeply") from None
 
-    async def _body(self, request: web.Request) -> bytes:
-        """Until EOF: one read returns only what has arrived, and a long or chunked body arrives in
-        pieces. The cap is checked per piece, so a streamed body cannot grow past it in memory."""
-        limit = self.server.max_body
-        parts: list[bytes] = []
-        size = 0
-        while chunk := await request.content.read(limit + 1 - size):
-            size += len(chunk)
-            if size > limit:
-                raise WebhookError(413, "-413", f"body over {limit} bytes")
-            parts.append(chunk)
-        return b"".join(parts)
+
+
+async def _body(request: web.Request, limit: int) -> bytes:
+    """Until EOF: one read returns only what has arrived, and a long or chunked body arrives in
+    pieces. The cap is checked per piece, so a streamed body cannot grow past it in memory."""
+    parts: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(limit + 1 - size):
+        size += len(chunk)
+        if size > limit:
+            raise WebhookError(413, "-413", f"body over {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _without_lone_surrogates(value: Any) -> Any:
