@@ -2,7 +2,8 @@
 
 Preview mode mounts the 상담톡 simulator under ``/preview/kakao`` on the same server and points
 the server's Kakao client at it, so the preview is the product's real protocol path without a
-second process. The simulator answers loopback clients only: it is a test double, not a service.
+second process. The simulator and ``/preview/api`` answer this machine only, under its own name
+(see ``security``): they are an editor's test double, not a service.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from triage.kakao.simulator import Handler, SimConfig, make_sim_app
 from triage.web import preview
 from triage.web.desk_api import canned, me
 from triage.web.diagram import BOX_H, BOX_W, layout
-from triage.web.security import add_headers
+from triage.web.security import add_headers, local_only
 
 # ``triage.app`` imports this module to mount it, so its keys are read when called, not at import.
 
@@ -29,7 +30,7 @@ HERE = Path(__file__).parent
 PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                            undefined=jinja2.StrictUndefined)
 PREVIEW = web.AppKey("preview", preview.PreviewApi)
-LOOPBACK = ("127.0.0.1", "::1")
+UPLOADS = ("image_upload", "file_upload")
 
 
 def mount(app: web.Application, options: server.ServeOptions) -> None:
@@ -45,22 +46,22 @@ def _mount_preview(app: web.Application) -> None:
     settings = app[server.SETTINGS]
     partner = f"http://127.0.0.1:{settings.server.port}"
     app[server.SETTINGS] = replace(settings, kakao=replace(settings.kakao, base_url=partner + preview.SIM_PREFIX))
-    sim = make_sim_app(SimConfig.for_site(settings, partner, mount=preview.SIM_PREFIX))
+    config = SimConfig.for_site(settings, partner, mount=preview.SIM_PREFIX)
     track = _cancelled_at_shutdown(app)
-    sim.middlewares.extend([_loopback_only, track])
+    sim = make_sim_app(config)
+    uploads = frozenset(preview.SIM_PREFIX + config.paths[kind] for kind in UPLOADS)
+    sim.middlewares[:0] = [local_only(uploads), track]
     app.add_subapp(preview.SIM_PREFIX, sim)
-    app.router.add_routes([web.route(method, f"{preview.API}/{name}", _preview_call(name, track))
-                           for method, name in preview.ROUTES])
+    api = web.Application(middlewares=[local_only(), track])
+    api.router.add_routes([web.route(method, f"/{name}", _preview_call(name)) for method, name in preview.ROUTES])
+    app.add_subapp(preview.API, api)
     app.cleanup_ctx.append(_preview_resources)
 
 
-def _preview_call(name: str, track: Any) -> Handler:
+def _preview_call(name: str) -> Handler:
     async def call(request: web.Request) -> web.StreamResponse:
-        return await request.app[PREVIEW].call(name, request)
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        return await track(request, call)
-    return handle
+        return await request.config_dict[PREVIEW].call(name, request)
+    return call
 
 
 async def _preview_resources(app: web.Application) -> AsyncIterator[None]:
@@ -89,13 +90,6 @@ def _cancelled_at_shutdown(app: web.Application) -> Any:
 
     app.on_shutdown.append(cancel)
     return track
-
-
-@web.middleware
-async def _loopback_only(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.remote not in LOOPBACK:
-        raise web.HTTPForbidden(text="the preview simulator answers this machine only")
-    return await handler(request)
 
 
 def _page(name: str, **values: object) -> web.Response:
