@@ -153,7 +153,9 @@ class AgentApi:
                                                    self.store.tickets_of(row.user_key))})
 
     async def events(self, request: web.Request) -> web.StreamResponse:
-        return await stream(request, self.store, self.feed, lambda: self.heartbeat)
+        token = request[AGENT].token
+        return await stream(request, self.store, self.feed, lambda: self.heartbeat,
+                            lambda: agent_for_token(self.desk.config, token) is not None)
 
     # ---- actions --------------------------------------------------------------------------------
 

@@ -17,11 +17,11 @@ hand. Tokens never appear in a repr, so a logged config cannot leak them.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from triage.handoff.queue import MAX_CONCURRENT_LIMIT, POLICIES, Agent, Policy, QueueState
+from triage.kakao.webhooks import same_secret
 from triage.problems import Problem, did_you_mean
 from triage.settings import Settings, _Reader
 from triage.yamlmarks import line_of
@@ -176,7 +176,7 @@ def agent_for_token(config: HandoffConfig, token: str) -> AgentConfig | None:
     """Compares every token in constant time, so response timing does not reveal a near miss."""
     found = None
     for agent in config.agents.values():
-        if agent.token and hmac.compare_digest(agent.token.encode(), token.encode()):
+        if agent.token and same_secret(token, agent.token):
             found = agent
     return found
 

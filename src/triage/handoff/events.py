@@ -5,7 +5,9 @@ The table's autoincrement id is the SSE ``id:``, so a desk that reconnects with
 is kept in memory but a wake-up signal: the runtime pulses ``Feed`` after every commit.
 A comment line every ``heartbeat`` seconds keeps proxies from closing an idle stream.
 A desk closing its tab is the normal way a stream ends, so a write to a closed connection
-ends the stream quietly instead of reaching aiohttp as an error.
+ends the stream quietly instead of reaching aiohttp as an error. The token is asked about again
+on every pass, so a stream opened with a token since removed from triage.yaml ends at its next
+event or heartbeat instead of outliving the agent.
 """
 
 from __future__ import annotations
@@ -64,22 +66,25 @@ def wanted(request: web.Request) -> tuple[tuple[str, ...], str | None]:
     return tuple(asked) or EVENT_KINDS, request.query.get("queue") or None
 
 
-async def stream(request: web.Request, store: Store, feed: Feed, heartbeat: Callable[[], float]) -> web.StreamResponse:
+async def stream(request: web.Request, store: Store, feed: Feed, heartbeat: Callable[[], float],
+                 still_valid: Callable[[], bool]) -> web.StreamResponse:
     kinds, queue = wanted(request)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
     try:
-        await _send(response, store, feed, heartbeat, kinds, queue, last_event_id(request))
+        await _send(response, store, feed, heartbeat, still_valid, kinds, queue, last_event_id(request))
     except ConnectionResetError:
         log.debug("event stream client went away (%s)", request.remote)
+    if not feed.closed and not still_valid():
+        log.info("event stream to %s ended: its token is no longer in triage.yaml", request.remote)
     return response
 
 
 async def _send(response: web.StreamResponse, store: Store, feed: Feed, heartbeat: Callable[[], float],
-                kinds: tuple[str, ...], queue: str | None, last: int) -> None:
+                still_valid: Callable[[], bool], kinds: tuple[str, ...], queue: str | None, last: int) -> None:
     await response.write(b": triage events\n\n")
-    while not feed.closed:
+    while not feed.closed and still_valid():
         events = store.events_after(last, kinds)
         for event in events:
             last = event.id
