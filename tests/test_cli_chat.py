@@ -48,6 +48,7 @@ def test_a_short_chat_prints_bubbles_menus_links_status_and_the_handoff(monkeypa
         "— node: main.anything_else · category: 주문 · owner: bot",
         "사용자: 상담원",
         "봇: 상담원을 연결해 드릴게요. 잠시만 기다려 주세요.",
+        "    기다리지 않으시려면 언제든 '대기 취소'라고 입력해 주세요.",
         "(상담원 연결 대기: general · 우선순위 normal · 스킬 주문, 배송, 기타)",
         "(상담원에게 전달된 요약: [주문] 주문 order-20231114-77 / 마지막 말: 상담원)",
         "— node: main.general_agent · category: 주문 · owner: queue",
