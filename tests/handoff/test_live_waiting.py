@@ -1,4 +1,5 @@
-"""The waiting room over HTTP: position updates, the silent bot, the cancel keyword and max_wait."""
+"""The waiting room over HTTP: position updates, the silent bot and the desk's acknowledgements, the
+cancel keyword and max_wait."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from handoff.test_live_desk import escalate, said
 from handoff.test_live_rules import SEOUL, Clock
 
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=SEOUL)
+NOTED = "남겨 주신 메시지는 상담원에게 전달할게요."
 
 
 def desk(handoff: dict | None = None, general: dict | None = None) -> dict:
@@ -46,7 +48,7 @@ async def test_position_is_resent_only_when_it_moved_and_never_within_the_interv
     assert sent == [("int-0", 1), ("int-1", 2), ("int-2", 3), ("int-2", 1)]
 
 
-async def test_a_queued_customer_s_photo_goes_to_the_agent_side_and_the_bot_says_nothing(open_site, live):
+async def test_a_queued_customer_s_photo_goes_to_the_agent_side_and_only_the_desk_acknowledges_it(open_site, live):
     stack = await live(open_site(AGENTS), timer_interval=0.05, heartbeat=0.1)
     kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
     customer = stack.user("photo-1")
@@ -54,11 +56,13 @@ async def test_a_queued_customer_s_photo_goes_to_the_agent_side_and_the_bot_says
     await customer.wait_for(said("현재 대기 1번째"))
 
     await customer.photo()
-    assert await heard(customer) == []
+    [answer] = await heard(customer)
+    assert answer.startswith(f"{NOTED} 현재 대기 1번째")
     ticket = await kim.ticket_of("photo-1")
-    last = (await kim.ok("GET", f"/conversations/{ticket}"))["transcript"][-1]
-    assert (last["sender"], last["kind"], last["text"], last["phase"]) == ("user", "photo", "[사진]", "queue")
-    assert last["data"]["media_url"].startswith(stack.sim_url)
+    photo, noted = (await kim.ok("GET", f"/conversations/{ticket}"))["transcript"][-2:]
+    assert (photo["sender"], photo["kind"], photo["text"], photo["phase"]) == ("user", "photo", "[사진]", "queue")
+    assert photo["data"]["media_url"].startswith(stack.sim_url)
+    assert (noted["sender"], noted["text"]) == ("system", answer)
     [event] = await kim.events("user_message")
     assert (event["data"]["ticket_id"], event["data"]["type"]) == (ticket, "photo")
 
@@ -71,7 +75,8 @@ async def test_only_the_configured_cancel_keyword_ends_the_wait_and_the_bot_answ
     await customer.wait_for(said("현재 대기 1번째"))
 
     await customer.say("대기 취소")
-    assert await heard(customer) == [], "the default keyword is just a message for the agent now"
+    [answer] = await heard(customer)
+    assert answer.endswith("대기를 그만두시려면 '상담 취소'를 입력해 주세요."), "the default keyword is just a message"
     await customer.say("  상담   취소 ")
     await customer.wait_for(said("상담원 연결 대기를 취소했어요."))
     assert await kim.waiting("general") == []
@@ -98,6 +103,7 @@ async def test_past_max_wait_the_customer_may_leave_a_message_and_keeps_their_pl
     assert [(w["user_key"], w["offline"]) for w in await kim.waiting("general")] == [("max-1", True),
                                                                                   ("max-2", False)]
     await early.say("주문 12345 배송지를 바꾸고 싶어요")
+    await early.wait_for(said(f"{NOTED} 현재 대기 1번째"))
     [overdue] = await kim.events("overdue")
     assert (overdue["user_key"], overdue["data"]["max_wait_minutes"]) == ("max-1", 1)
 
@@ -108,3 +114,59 @@ async def test_past_max_wait_the_customer_may_leave_a_message_and_keeps_their_pl
     await early.wait_for(said("김상담님이 연결되었어요"))
     transcript = (await kim.ok("GET", f"/conversations/{await kim.ticket_of('max-1')}"))["transcript"]
     assert "주문 12345 배송지를 바꾸고 싶어요" in [e["text"] for e in transcript]
+
+
+async def test_a_waiting_customer_who_writes_hears_their_place_once_per_three_minutes(open_site, live):
+    clock = Clock(WEDNESDAY_10)
+    stack = await live(open_site(desk()), timer_interval=0.05, clock=clock, heartbeat=0.1)
+    kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
+    ahead, customer = stack.user("noted-0"), stack.user("noted-1")
+    for place, waiting in enumerate((ahead, customer), 1):
+        await escalate(waiting)
+        await waiting.wait_for(said(f"현재 대기 {place}번째"))
+
+    await customer.say("얼마나 기다려야 해요?")
+    assert await heard(customer) == [f"{NOTED} 현재 대기 2번째예요. 지금은 연결 가능한 상담원이 없어 대기가 길어질 수 "
+                                     "있어요.\n대기를 그만두시려면 '대기 취소'를 입력해 주세요."]
+    clock.now += 50
+    await customer.say("아직이에요?")
+    assert await heard(customer) == [], "one answer within three minutes, however many lines"
+
+    clock.now += 140
+    await customer.say("저기요")
+    [again] = await heard(customer)
+    assert again.startswith(f"{NOTED} 현재 대기 2번째")
+    assert [e["data"]["text"] for e in await kim.events("user_message")] == ["얼마나 기다려야 해요?", "아직이에요?",
+                                                                            "저기요"]
+
+
+async def test_a_customer_with_an_agent_gets_no_acknowledgement(open_site, live):
+    stack = await live(open_site(AGENTS), timer_interval=0.05, heartbeat=0.1)
+    kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
+    await kim.online("kim")
+    customer = stack.user("noted-agent")
+    await escalate(customer)
+    await customer.wait_for(said("김상담님이 연결되었어요"))
+
+    await customer.say("안녕하세요, 주문 문의예요")
+    assert await heard(customer) == []
+    [event] = await kim.events("user_message")
+    assert (event["data"]["agent_id"], event["data"]["text"]) == ("kim", "안녕하세요, 주문 문의예요")
+
+
+async def test_a_message_left_outside_hours_is_kept_for_the_opening(site, live):
+    clock = Clock(datetime(2026, 11, 25, 20, 0, tzinfo=SEOUL))
+    stack = await live(site(AGENTS), timer_interval=0.05, clock=clock, heartbeat=0.1)
+    kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
+    customer = stack.user("noted-night")
+    await customer.consult()
+    await customer.say("상담원")
+    await customer.wait_for(said("지금은 상담 운영 시간이 아니에요."))
+    await customer.say("메시지 남기기")
+    await customer.say("내일 교환 문의드릴게요")
+    await customer.wait_for(said("메시지를 잘 받았어요"))
+
+    await customer.say("사진도 보내 드릴게요")
+    assert await heard(customer) == ["남겨 주신 메시지를 잘 받아 두었어요. 운영 시간에 상담원이 순서대로 답변드릴게요."]
+    transcript = (await kim.ok("GET", f"/conversations/{await kim.ticket_of('noted-night')}"))["transcript"]
+    assert "사진도 보내 드릴게요" in [e["text"] for e in transcript]

@@ -26,6 +26,7 @@ from triage.flows.session import HandoffAction, SessionState
 from triage.handoff import queue as q
 from triage.handoff.config import HandoffConfig, desk as initial_desk, parse_handoff
 from triage.handoff.estimate import estimate, handle_times, should_notify
+from triage.handoff.hours import is_open
 from triage.handoff.packet import build_packet, previous_sessions
 from triage.kakao.render import OutboundCall, address, end_call, text_bubbles
 from triage.settings import Settings
@@ -37,17 +38,23 @@ if TYPE_CHECKING:
 
 ASSIGNED_TEXT = "상담원 {name}님이 연결되었어요."
 CANCELLED_TEXT = "상담원 연결 대기를 취소했어요."
-REMINDER_TEXT = "아직 상담원 연결을 기다리고 있어요. {wait}\n대기를 그만두시려면 '{keyword}'를 입력해 주세요."
+CANCEL_HINT = "대기를 그만두시려면 '{keyword}'를 입력해 주세요."
+REMINDER_TEXT = "아직 상담원 연결을 기다리고 있어요. {wait}\n" + CANCEL_HINT
 QUEUE_END_TEXT = "응답이 없어 상담원 연결 대기를 종료할게요. 다시 필요하시면 언제든 말씀해 주세요."
 AGENT_WARN_TEXT = "상담을 계속하시려면 메시지를 남겨 주세요. 응답이 없으면 잠시 후 상담이 종료돼요."
 AGENT_END_TEXT = "응답이 없어 상담을 종료할게요. 이용해 주셔서 감사합니다."
 AGENT_LEFT_TEXT = "상담원 연결이 끊겨 다른 상담원을 연결해 드릴게요."
 MAX_WAIT_TEXT = ("기다리시는 시간이 길어지고 있어요. 문의 내용을 남겨 주시면 상담원이 순서대로 확인하고 답변드릴게요. "
-                 "창을 닫으셔도 괜찮아요.\n대기를 그만두시려면 '{keyword}'를 입력해 주세요.")
+                 "창을 닫으셔도 괜찮아요.\n" + CANCEL_HINT)
+NOTED_TEXT = "남겨 주신 메시지는 상담원에게 전달할게요. {wait}\n" + CANCEL_HINT
+NOTED_OFFLINE_TEXT = "남겨 주신 메시지를 잘 받아 두었어요. 운영 시간에 상담원이 순서대로 답변드릴게요."
 MESSAGE_KEYS = {"assigned": ASSIGNED_TEXT, "cancelled": CANCELLED_TEXT, "reminder": REMINDER_TEXT,
                 "queue_end": QUEUE_END_TEXT, "agent_warn": AGENT_WARN_TEXT, "agent_end": AGENT_END_TEXT,
-                "max_wait": MAX_WAIT_TEXT, "agent_left": AGENT_LEFT_TEXT}
+                "max_wait": MAX_WAIT_TEXT, "agent_left": AGENT_LEFT_TEXT, "noted": NOTED_TEXT,
+                "noted_offline": NOTED_OFFLINE_TEXT}
 """Per-queue overrides come from ``queues.<name>.messages`` in triage.yaml."""
+NOTED_INTERVAL = 180.0
+"""Seconds between acknowledgements of a waiting customer's messages: five lines typed in a row get one."""
 HISTORY_DAYS = 7
 """Closed tickets loaded on start, for handle-time estimates."""
 USER_LEFT_REASONS = ("expired", "user_ended", "user_left", "no_session", "replaced", "blocked_by_user")
@@ -240,7 +247,7 @@ class Desk:
                     notice.get("position"), last_at, wait.position, datetime.fromtimestamp(now),
                     self.config.position_interval, notice.get("minutes"), wait.minutes):
                 continue
-            fresh = {"position": wait.position, "minutes": wait.minutes, "at": now}
+            fresh = {**notice, "position": wait.position, "minutes": wait.minutes, "at": now}
             change.notices[ticket_id] = fresh
             self._write_row(change, ticket, now, notice=fresh)
             self.say(plan, ticket.session_id, ticket.user_key, wait.text)
@@ -271,9 +278,30 @@ class Desk:
         if ticket is None:
             return
         change = self.change(plan)
-        self._write_row(change, ticket, plan.now, user_at=plan.now, stage=None)
+        noted = self._acknowledge(plan, change, ticket) if ticket.status == "waiting" else {}
+        self._write_row(change, ticket, plan.now, user_at=plan.now, stage=None, **noted)
         self.event(plan, "user_message", ticket, agent_id=ticket.agent_id, type=entry.kind, text=entry.text,
                    data=dict(entry.data))
+
+    def _acknowledge(self, plan: Plan, change: Change, ticket: q.Ticket) -> dict[str, Any]:
+        """Silence from the queue reads as "nobody is there", so a waiting customer who writes hears
+        that it will reach an agent, at most every ``NOTED_INTERVAL``. The time is kept in the
+        ticket's notice, so a restart does not answer again; returns the row fields to write."""
+        row = self.row(change, ticket.id)
+        notice = change.notices.get(ticket.id, row.notice)
+        if notice.get("noted_at") is not None and plan.now - notice["noted_at"] < NOTED_INTERVAL:
+            return {}
+        self.say(plan, ticket.session_id, ticket.user_key, self._noted_text(plan, change, ticket, row.offline))
+        change.notices[ticket.id] = {**notice, "noted_at": plan.now}
+        return {"notice": change.notices[ticket.id]}
+
+    def _noted_text(self, plan: Plan, change: Change, ticket: q.Ticket, offline: bool) -> str:
+        """A message left outside hours waits for the opening; anyone else, a ticket past
+        ``max_wait`` included, hears their place and how to stop waiting."""
+        queue = self.settings.queues.get(ticket.queue)
+        if offline and queue is not None and not is_open(queue, self.local(plan.now), self.settings.tz):
+            return self.text(ticket.queue, "noted_offline")
+        return self.text(ticket.queue, "noted", wait=_wait_text(change, ticket), keyword=self.config.cancel_keyword)
 
     def cancels(self, plan: Plan, text: str | None) -> bool:
         """The one thing a waiting customer can say to the bot: the cancel keyword."""
@@ -310,9 +338,8 @@ class Desk:
         change = self.change(plan)
         keyword = self.config.cancel_keyword
         if stage == "queue_reminder":
-            wait = estimate(change.state, ticket.id, handle_times(change.state.tickets.values()))
             self.say(plan, ticket.session_id, ticket.user_key,
-                     self.text(ticket.queue, "reminder", wait=wait.text if wait else "", keyword=keyword))
+                     self.text(ticket.queue, "reminder", wait=_wait_text(change, ticket), keyword=keyword))
         elif stage == "agent_warn":
             self.say(plan, ticket.session_id, ticket.user_key, self.text(ticket.queue, "agent_warn"))
             self.event(plan, "agent_notice", ticket, agent_id=ticket.agent_id, stage="user_idle",
@@ -417,6 +444,11 @@ def _fill(template: str, values: dict[str, str]) -> str:
         return template.format_map(_Values(values))
     except (ValueError, IndexError, AttributeError, KeyError):
         return template
+
+
+def _wait_text(change: Change, ticket: q.Ticket) -> str:
+    wait = estimate(change.state, ticket.id, handle_times(change.state.tickets.values()))
+    return wait.text if wait else ""
 
 
 def _fold(text: str | None) -> str:
