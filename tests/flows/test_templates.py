@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import tracemalloc
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from triage.flows.templates import (
     FALLBACK_TEXT, MAX_RENDERED, TemplateProblem, Text, compile_expr, compile_text, evaluate, render,
 )
+
+NESTED_LOOPS = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
 
 CONTEXT = {"vars": {"items": ["양말", "모자"]}, "user": {"returning": True}, "params": {"topic": "order"}}
 
@@ -74,7 +77,7 @@ def test_repetition_sums_and_powers_work_until_the_result_would_be_too_large():
 
 
 def test_a_text_that_keeps_growing_is_stopped_at_ten_bubbles():
-    endless = compile_text("{% for _ in range(100000) %}{% for _ in range(100000) %}가{% endfor %}{% endfor %}")
+    endless = compile_text("{% for _ in range(1000) %}{{ '가' * 20 }}{% endfor %}")
     assert render(endless, CONTEXT) == (FALLBACK_TEXT, f"SecurityError: the text would be longer than "
                                                        f"{MAX_RENDERED:,} characters")
     assert render(compile_text("{{ '가' * 10000 }}"), CONTEXT) == ("가" * MAX_RENDERED, None)
@@ -113,3 +116,46 @@ def test_a_power_of_more_than_a_few_hundred_digits_is_refused():
     assert render(compile_text("{{ 10 ** 200 }}"), CONTEXT) == ("1" + "0" * 200, None)
     assert render(compile_text("{{ 10 ** 400 }}"), CONTEXT) == (
         FALLBACK_TEXT, 'SecurityError: the result of "**" would be too large for a text')
+
+
+def test_a_loop_inside_a_loop_a_recursive_loop_and_a_literal_range_over_a_thousand_are_refused_at_load():
+    with pytest.raises(TemplateProblem, match="a for loop inside another for loop"):
+        compile_text(NESTED_LOOPS)
+    with pytest.raises(TemplateProblem, match="a recursive for loop"):
+        compile_text("{% for x in vars['items'] recursive %}{{ loop(x) }}{% endfor %}")
+    with pytest.raises(TemplateProblem, match=r"range of 5,000 numbers \(templates count to at most 1,000\)"):
+        compile_text("{% for i in range(1, 5001) %}{{ i }}{% endfor %}")
+    with pytest.raises(TemplateProblem, match="range of 100,000 numbers"):
+        compile_expr("range(100000) | length > 3")
+
+
+def test_loops_a_message_needs_still_render():
+    source = ("{% for item in vars['items'] %}{{ loop.index }}.{{ item }} {% endfor %}{{ range(1000) | sum }} "
+              "{% for x in [] %}{{ x }}{% else %}없음{% endfor %}")
+    assert render(compile_text(source), CONTEXT) == ("1.양말 2.모자 499500 없음", None)
+
+
+@pytest.mark.parametrize(("source", "error"), [
+    (NESTED_LOOPS, "range of 100,000 numbers (templates count to at most 1,000)"),
+    ("{% for i in range(10 ** 8) %}{% endfor %}", "range of 100,000,000 numbers (templates count to at most 1,000)"),
+    ("{% for c in '가' * 5000 %}{% endfor %}", "a for loop over 5,000 items (templates loop over at most 1,000)"),
+    ("{% for c in ('가' * 5000) | map('upper') %}{% endfor %}", "a for loop over more than 1,000 items"),
+    ("{% macro spin() %}{% for i in range(1000) %}{% endfor %}{% endmacro %}"
+     "{% for i in range(1000) %}{{ spin() }}{% endfor %}", "the template took more than 10,000 loop turns and calls"),
+    ("{% macro m0() %}{% endmacro %}" + "".join(
+        f"{{% macro m{n}() %}}{{{{ m{n - 1}() }}}}{{{{ m{n - 1}() }}}}{{% endmacro %}}" for n in range(1, 40))
+     + "{{ m39() }}", "the template took more than 10,000 loop turns and calls"),
+    ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "macros call each other more than 50 deep"),
+    ("{% macro m() %}{{ m() }}{{ m() }}{% endmacro %}{{ m() }}", "macros call each other more than 50 deep"),
+])
+def test_a_template_that_would_spin_stops_at_once_with_the_fallback(source, error):
+    """Rendered without the load checks (as ``Text`` allows) to pin the run-time bounds on their own."""
+    started = time.perf_counter()
+    assert render(Text(source), CONTEXT) == (FALLBACK_TEXT, f"SecurityError: {error}")
+    assert time.perf_counter() - started < 1
+
+
+def test_each_render_gets_the_whole_budget_again():
+    spender = compile_text("{% for i in range(1000) %}{{ vars.get('x') }}{% endfor %}")
+    for _ in range(10):
+        assert render(spender, CONTEXT) == ("None" * 1000, None)

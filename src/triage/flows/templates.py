@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, wraps
 from string import Formatter
-from typing import Any, Callable, Iterable, Mapping, MutableMapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, MutableMapping, Sized
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
@@ -57,6 +57,26 @@ _MAX_POWER_BITS = 1_000
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 """String methods whose int arguments are how long the result is."""
 _PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[-+ #0-9.*]*")
+MAX_LOOP = 1_000
+"""Items a ``range`` or a ``for`` loop may have: a chat text lists a few dozen things at most."""
+MAX_STEPS = 10_000
+"""Loop turns and calls one render may take. Rendering runs on the server's event loop, so a
+template that spins (macros calling macros in loops) would stall every customer, not just one."""
+MAX_DEPTH = 50
+"""How deep macros may call each other, well short of Python's own recursion limit."""
+
+
+class _Context(Context):
+    """A render's context, which also counts what the render has spent, so the count starts
+    afresh with every render and costs nothing for a template without loops or calls."""
+
+    steps = 0
+    depth = 0
+
+    def spend(self, steps: int) -> None:
+        self.steps += steps
+        if self.steps > MAX_STEPS:
+            raise SecurityError(f"the template took more than {MAX_STEPS:,} loop turns and calls")
 
 
 class _Environment(SandboxedEnvironment):
@@ -69,8 +89,11 @@ class _Environment(SandboxedEnvironment):
     """Jinja's sandbox bounds ``range`` but not ``'a' * 100000000``, which hangs the bot while
     it builds the string; these operators are sized before they run."""
 
+    context_class = _Context
+
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        self.globals["range"] = _range
         self.filters["center"] = _widths_checked(self.filters["center"])
         self.filters["indent"] = _widths_checked(self.filters["indent"])
         self.filters["format"] = _printf_checked(self.filters["format"])
@@ -87,16 +110,41 @@ class _Environment(SandboxedEnvironment):
             raise SecurityError(f'the result of "{operator}" would be too large for a text')
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: _Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         if isinstance(getattr(__obj, "__self__", None), str) and getattr(__obj, "__name__", "") in _WIDTH_METHODS:
             _refuse_widths(args)
-        return super().call(__context, __obj, *args, **kwargs)
+        __context.spend(1)
+        if __context.depth >= MAX_DEPTH:
+            raise SecurityError(f"macros call each other more than {MAX_DEPTH} deep")
+        __context.depth += 1
+        try:
+            return super().call(__context, __obj, *args, **kwargs)
+        finally:
+            __context.depth -= 1
+
+    @staticmethod
+    def loop_items(context: _Context, items: Iterable[Any]) -> Iterator[Any]:
+        """What every ``for`` loop iterates (see ``_counted_loops``): a loop turn is a step."""
+        if isinstance(items, Sized) and len(items) > MAX_LOOP:
+            raise SecurityError(f"a for loop over {len(items):,} items (templates loop over at most {MAX_LOOP:,})")
+        for turn, item in enumerate(items, 1):
+            if turn > MAX_LOOP:
+                raise SecurityError(f"a for loop over more than {MAX_LOOP:,} items")
+            context.spend(1)
+            yield item
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
         if wrapped is not None and _format_too_wide(value.__self__):
             raise SecurityError("a width in the format would make the text too long")
         return wrapped
+
+
+def _range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_LOOP:
+        raise SecurityError(f"range of {len(numbers):,} numbers (templates count to at most {MAX_LOOP:,})")
+    return numbers
 
 
 def _refuse_widths(args: Iterable[Any]) -> None:
@@ -200,7 +248,15 @@ class Expr:
 
 @lru_cache(maxsize=8192)
 def _template(source: str) -> Any:
-    return _ENV.from_string(source)
+    return _ENV.from_string(_counted_loops(_ENV.parse(source)))
+
+
+def _counted_loops(ast: nodes.Template) -> nodes.Template:
+    """Jinja's sandbox has no hook for a loop turn, so each loop iterates through one."""
+    for loop in list(ast.find_all(nodes.For)):
+        loop.iter = nodes.Call(nodes.EnvironmentAttribute("loop_items"), [nodes.ContextReference(), loop.iter],
+                               [], None, None, lineno=loop.iter.lineno)
+    return ast
 
 
 @lru_cache(maxsize=8192)
@@ -220,6 +276,7 @@ def _check_source(source: str) -> None:
 
 def _check_ast(ast: nodes.Template) -> None:
     _check_filters(ast)
+    _check_loops(ast)
     unknown = sorted(_undeclared(ast) - set(NAMES))
     if unknown:
         allowed = ", ".join(NAMES)
@@ -239,6 +296,26 @@ def _check_filters(ast: nodes.Template) -> None:
         kind, known = ("filter", _ENV.filters) if isinstance(node, nodes.Filter) else ("test", _ENV.tests)
         if node.name not in known:
             raise TemplateProblem(f'unknown {kind} "{node.name}"{did_you_mean(node.name, known)}')
+
+
+def _check_loops(ast: nodes.Template) -> None:
+    """A loop inside a loop multiplies, and a chat text never needs one: refused here rather than
+    met as a stalled server. Render still bounds every loop (``MAX_LOOP``, ``MAX_STEPS``)."""
+    for loop in ast.find_all(nodes.For):
+        if loop.recursive:
+            raise TemplateProblem("a recursive for loop (chat texts do not need one)")
+        if next(loop.find_all(nodes.For), None) is not None:
+            raise TemplateProblem("a for loop inside another for loop (chat texts do not need one)")
+    for call in ast.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == "range" and _literal_ints(call.args):
+            try:
+                _range(*(arg.value for arg in call.args))
+            except SecurityError as exc:
+                raise TemplateProblem(str(exc)) from exc
+
+
+def _literal_ints(args: list[nodes.Expr]) -> bool:
+    return bool(args) and all(isinstance(arg, nodes.Const) and _is_int(arg.value) for arg in args)
 
 
 def _check_field(name: str, attr: str) -> None:
