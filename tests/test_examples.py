@@ -31,11 +31,13 @@ def outcomes(shop):
     return run_tests(shop, tests)
 
 
-def test_the_example_site_validates_with_only_the_example_sender_key_to_warn_about(capsys):
+def test_the_example_site_validates_with_only_the_example_sender_key_and_demo_tokens_to_warn_about(capsys):
     assert main(["validate", "--root", str(ROOT)]) == 0
-    warning, summary = capsys.readouterr().out.splitlines()
-    assert warning.startswith(f"{ROOT / 'triage.yaml'}:6: warning: channel.sender_key is the example key")
-    assert summary.startswith("OK: 5 flows, ") and summary.endswith(" (1 warning)")
+    *warnings, summary = capsys.readouterr().out.splitlines()
+    assert warnings[0].startswith(f"{ROOT / 'triage.yaml'}:6: warning: channel.sender_key is the example key")
+    assert [w.split(": warning: ")[1].split(" ")[0] for w in warnings[1:]] == [
+        "agents.kim.token", "agents.lee.token", "agents.park.token"]
+    assert summary.startswith("OK: 5 flows, ") and summary.endswith(" (4 warnings)")
 
 
 def test_the_shipped_conversation_tests_pass_through_the_cli(capsys):

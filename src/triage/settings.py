@@ -21,6 +21,8 @@ from triage.yamlmarks import MarkedDict, line_of, read_yaml
 
 SETTINGS_FILE = "triage.yaml"
 DEMO_SENDER_KEY = "0123456789abcdef0123456789abcdef01234567"
+DEMO_AGENT_TOKENS = frozenset({"demo-token-kim-2f8c1e9a", "demo-token-lee-7b3d5a10", "demo-token-park-c41e9b72"})
+"""The agent tokens of the shipped triage.yaml, printed in the README: anyone can read them."""
 
 DAY_NAMES = {
     "mon": (0,), "tue": (1,), "wed": (2,), "thu": (3,), "fri": (4,), "sat": (5,), "sun": (6,),
@@ -488,6 +490,17 @@ def sender_key_warnings(settings: Settings) -> list[Problem]:
                         "which Kakao refuses for a real channel: set your channel's own", "warning")]
     return [Problem(settings.file, line_of(settings.raw, "channel"), "channel.sender_key is missing, so the "
                     "example key is used, which Kakao refuses for a real channel: set your channel's own", "warning")]
+
+
+def demo_token_warnings(settings: Settings) -> list[Problem]:
+    """Like the example key, a demo token is fine on this machine. Unlike it, nothing refuses one
+    elsewhere: whoever read the README could work the desk, as the supervisor too."""
+    agents = settings.raw.get("agents")
+    if not isinstance(agents, dict):
+        return []
+    return [Problem(settings.file, line_of(agent, "token"), f"agents.{name}.token is a demo token published in the "
+                    "README, so anyone could use the agent API with it: set a long random one", "warning")
+            for name, agent in agents.items() if isinstance(agent, dict) and agent.get("token") in DEMO_AGENT_TOKENS]
 
 
 def is_loopback(url: str) -> bool:

@@ -14,7 +14,7 @@ from triage import eventloop
 from triage.app import DELIVERY, DELIVERY_MODES, SETTINGS, ServeOptions, make_app
 from triage.privacy.logging import configure_logging
 from triage.problems import ContentError, Problem
-from triage.settings import Settings, is_loopback, sender_key_warnings
+from triage.settings import Settings, demo_token_warnings, is_loopback, sender_key_warnings
 from triage.store import StoreError
 
 log = logging.getLogger("triage.serve")
@@ -111,6 +111,17 @@ def channel_warnings(settings: Settings) -> list[Problem]:
     return [] if is_loopback(settings.kakao.base_url) else sender_key_warnings(settings)
 
 
+def demo_token_refusal(settings: Settings) -> str | None:
+    """A warning would scroll by while the published supervisor token opened a real channel's desk to
+    anyone, so away from a simulator on this machine a demo token stops the start."""
+    found = [] if is_loopback(settings.kakao.base_url) else demo_token_warnings(settings)
+    if not found:
+        return None
+    lines = ", ".join(str(problem.line) for problem in found)
+    return (f"triage: not starting: {found[0].path} has demo agent tokens from the README (line {lines}) and "
+            f"sends to {settings.kakao.base_url}, not this machine: give every agent a long random token")
+
+
 async def announce(app: web.Application) -> None:
     """The banner, once the store is open and delivery has started: it is printed only when true."""
     print(banner(app, asyncio.get_running_loop()), flush=True)
@@ -122,6 +133,10 @@ def run(args: argparse.Namespace) -> int:
     if app is None:
         return 1
     settings = app[SETTINGS]
+    refusal = demo_token_refusal(settings)
+    if refusal:
+        print(refusal, flush=True)
+        return 1
     for problem in channel_warnings(settings):
         log.warning("%s:%d: %s", problem.path, problem.line, problem.message)
     where = f"{settings.server.host}:{settings.server.port}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from triage.content import Content, load_content
 from triage.problems import Problem, errors
-from triage.settings import load_settings, sender_key_warnings
+from triage.settings import demo_token_warnings, load_settings, sender_key_warnings
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -38,13 +38,13 @@ def summary(content: Content | None, problems: list[Problem]) -> str:
 
 def channel_warnings(root: Path) -> list[Problem]:
     """Only validate warns about the channel: it is the check before going live, while the simulator,
-    the demo and the example site rightly run on the example key. A site without triage.yaml is a
+    the demo and the example site rightly run on the example key and the demo agent tokens. A site without triage.yaml is a
     sandbox on every default, the local simulator included, so it has nothing to warn about. A
     triage.yaml with errors gets those first: one that cannot be parsed reads as empty, and a
     "sender_key is missing" beside its syntax error would send the editor to the wrong line."""
     settings, problems = load_settings(root)
     sound = Path(settings.file).is_file() and not any(p.severity == "error" for p in problems)
-    return sender_key_warnings(settings) if sound else []
+    return [*sender_key_warnings(settings), *demo_token_warnings(settings)] if sound else []
 
 
 def run(args: argparse.Namespace) -> int:
