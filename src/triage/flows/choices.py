@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal, Mapping, Sequence
 
 from rapidfuzz import fuzz
 
@@ -25,11 +25,62 @@ _NUMBER = re.compile(r"(\d{1,2})\s*(?:번)?\s*(?:이요|요|이에요|입니다|
 _DROP = {"Zs", "Zl", "Zp", "Cc", "Cf", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So"}
 
 
+_REQUEST = (
+    r"이요|은요|는요|요|이랑|랑|과|와|하고|을|를|에게|한테|좀|바로|빨리|지금|연결|통화|대화|상담|얘기|이야기"
+    r"|해\s?주(?:세요|실래요|시겠어요|실\s?수\s?있(?:나요|을까요))|해\s?줘요?|시켜\s?주세요|주세요"
+    r"|부탁\s?(?:드려요|드립니다|해요|합니다)|원해요|원합니다|하고\s?싶(?:어요|습니다|은데요)|할래요|할게요"
+    r"|(?:이|가)?\s?필요(?:해요|합니다)|요청(?:해요|합니다|드려요|드립니다)|되나요|가능한가요|가능할까요"
+)
+"""What may follow a keyword in a plain request for it: "상담원이요", "상담원 연결해 주세요",
+"상담원과 통화하고 싶어요". Editors write keywords as bare words, customers ask in sentences; only
+particles, request endings and a few words about reaching someone are allowed after the keyword,
+so a sentence that says anything else ("상담원이 불친절했어요") is not taken for the keyword."""
+
+
 def fold_keyword(text: str) -> str:
     """How a typed text meets a global keyword: only spaces and case are folded, stricter than a
     menu label's ``normalise``, because a keyword fires at any node. Shared by the engine and by
     validation, so a button label collides with a keyword exactly when a press would."""
     return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    """``bare`` when the text is the keyword itself: a request around it yields to a button on screen."""
+
+    target: str
+    bare: bool
+
+
+@dataclass(frozen=True)
+class Keywords:
+    """Global keywords prepared once: one regex per message finds the longest keyword that the
+    text is, perhaps followed by a request (``_REQUEST``) and punctuation."""
+
+    targets: tuple[str, ...]
+    pattern: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, keywords: Mapping[str, str]) -> "Keywords":
+        words = sorted((word for word in keywords if fold_keyword(word)), key=lambda word: -len(fold_keyword(word)))
+        if not words:
+            return cls((), None)
+        spelled = "|".join(f"(?P<k{i}>{_spaced(fold_keyword(word))})" for i, word in enumerate(words))
+        pattern = re.compile(rf"(?:{spelled})(?:\s?(?:{_REQUEST}))*[\s.,!?~^ㅠㅜ]*")
+        return cls(tuple(keywords[word] for word in words), pattern)
+
+    def find(self, text: str) -> KeywordHit | None:
+        """The keyword ``text`` asks for, or None when it asks for none."""
+        folded = fold_keyword(text)
+        found = self.pattern.fullmatch(folded) if self.pattern else None
+        if found is None or found.lastgroup is None:
+            return None
+        return KeywordHit(self.targets[int(found.lastgroup[1:])], found.end(found.lastgroup) == len(folded))
+
+
+def _spaced(folded: str) -> str:
+    """A keyword's spaces are optional when typed: "상담원연결" asks for "상담원 연결"."""
+    return r"\s?".join(re.escape(part) for part in folded.split(" "))
 
 
 def normalise(text: str) -> str:

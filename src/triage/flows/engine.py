@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from triage.content import Content
 from triage.flows.answers import check_answer
-from triage.flows.choices import Choices, fold_keyword, pick
+from triage.flows.choices import Choices, Keywords, pick
 from triage.flows.extra import MAX_EXTRA, parse_extra
 from triage.flows.model import Ask, Button, Check, Consent, End, Faq, FlowSet, Goto, Handoff, Node, Say
 from triage.flows import smalltalk
@@ -108,7 +108,7 @@ Outcome = tuple[SessionState, list[Action]]
 
 @dataclass
 class _Lookups:
-    keywords: dict[str, str]
+    keywords: Keywords
     menus: dict[str, Choices] = field(default_factory=dict)
 
 
@@ -121,7 +121,7 @@ def _lookups(flows: FlowSet) -> _Lookups:
     if cached is not None and cached[0]() is flows:
         return cached[1]
     key = id(flows)
-    lookups = _Lookups({fold_keyword(word): target for word, target in flows.keywords.items()})
+    lookups = _Lookups(Keywords.of(flows.keywords))
     _LOOKUPS[key] = (weakref.ref(flows, lambda _: _LOOKUPS.pop(key, None)), lookups)
     return lookups
 
@@ -625,14 +625,20 @@ def _on_text(turn: _Turn, state: SessionState, event: UserText) -> Outcome:
 
 
 def _reply(turn: _Turn, state: SessionState, text: str) -> Outcome:
-    """Global keywords first, at any node; then what the waiting node makes of the text."""
-    keyword = _lookups(turn.flows).keywords.get(fold_keyword(text))
-    if keyword is not None:
-        return _run(turn, _settled(state), keyword, "user_asked", [Record("keyword", {"text": text})])
+    """Global keywords first, at any node; then what the waiting node makes of the text. A keyword
+    inside a request ("상담원 연결해 주세요") yields to a button on screen that the text picks, so a
+    label that starts with a keyword still does what its button says (its ``set``, its target)."""
     node = turn.flows.nodes.get(state.node or "")
+    keyword = _lookups(turn.flows).keywords.find(text)
+    if keyword is not None and (keyword.bare or not _picks_button(turn, node, text)):
+        return _run(turn, _settled(state), keyword.target, "user_asked", [Record("keyword", {"text": text})])
     if node is None:
         return _run(turn, state, _start_node(turn.flows), "rule", [Record("node_missing", {"node": state.node})])
     return _REPLY.get(type(node), _miss)(turn, state, node, text)
+
+
+def _picks_button(turn: _Turn, node: Node | None, text: str) -> bool:
+    return isinstance(node, (Say, Consent)) and pick(_menu(turn.flows, node), text) is not None
 
 
 def _on_media(turn: _Turn, state: SessionState, event: UserMedia) -> Outcome:
