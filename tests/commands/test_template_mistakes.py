@@ -57,6 +57,31 @@ def test_a_width_too_big_for_a_text_answers_with_the_fallback_at_once():
     assert result.returncode == 0
 
 
+def test_validate_refuses_a_loop_inside_a_loop_and_a_range_too_long_for_a_chat_text_at_their_lines():
+    result = subprocess.run([str(TRIAGE), "validate", "--root", str(FIXTURES / "template_loops")],
+                            capture_output=True, text=True, timeout=30)
+
+    lines = result.stdout.splitlines()
+    assert "flows/main.yaml:5: a for loop inside another for loop (chat texts do not need one)" in lines
+    assert "flows/main.yaml:8: range of 5,000 numbers (templates count to at most 1,000)" in lines
+    assert lines[-1] == "2 errors, 1 warning in 2 files"
+    assert result.returncode == 1
+    assert result.stderr == ""
+
+
+def test_a_template_that_would_spin_passes_validate_and_answers_with_the_fallback_at_once():
+    validate = subprocess.run([str(TRIAGE), "validate", "--root", str(FIXTURES / "template_spin")],
+                              capture_output=True, text=True, timeout=30)
+    assert validate.stdout.splitlines()[-1] == "OK: 1 flow, 3 nodes, 0 FAQ entries (1 warning)"
+
+    result = subprocess.run([str(TRIAGE), "test", "--root", str(FIXTURES / "template_spin")],
+                            capture_output=True, text=True, timeout=30)
+
+    assert result.stdout.splitlines()[-1] == "2 passed, 0 failed"
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
 def test_a_template_jinja_refuses_to_compile_is_the_fallback_in_chat_and_the_talk_goes_on(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("블록\n"))
 
