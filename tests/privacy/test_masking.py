@@ -129,6 +129,34 @@ def test_spaces_around_a_phones_separators_still_make_a_phone(text: str, masked:
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize(("text", "masked"), [
+    ("010-12345678", "010-****5678"), ("010 12345678", "010 ****5678"), ("010 1234-5678", "010 ****-5678"),
+    ("010-1234 5678", "010-**** 5678"), ("010.1234-5678", "010.****-5678"), ("02 123-4567", "02 ***-4567"),
+    ("+82 10-1234 5678", "+82 10-**** 5678")])
+def test_each_of_a_phones_separators_may_differ(text: str, masked: str) -> None:
+    assert mask(text) == masked
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("(010)1234-5678", "(010)****-5678"), ("(010) 1234 5678로", "(010) **** 5678로"),
+    ("(02)123-4567", "(02)***-4567"), ("tel(031)1234-5678", "tel(031)****-5678"),
+    ("(010-1234-5678)", "(010-****-5678)")])
+def test_a_bracketed_prefix_still_makes_a_phone(text: str, masked: str) -> None:
+    assert mask(text) == masked
+
+
+def test_a_customer_writing_one_number_four_ways_has_all_four_masked() -> None:
+    assert mask("연락처 010-12345678 / (010)1234-5678 / 010 1234-5678 / 010-1234-5678") == (
+        "연락처 010-****5678 / (010)****-5678 / 010 ****-5678 / 010-****-5678")
+
+
+@pytest.mark.parametrize("text", [
+    "주문번호 20261114-0000077", "2026.11.14 10:30 배송", "2026-11-14 1234개", "39,000원 결제했어요",
+    "1588-1234 1234", "수량 02 1234개", "0 1234 5678", "ORD-02-123 4567", "010-1234 5678-9"])
+def test_mixed_separators_do_not_turn_look_alikes_into_phones(text: str) -> None:
+    assert find_pii(text) == []
+
+
 def test_korean_particles_may_touch_the_number_on_both_sides() -> None:
     assert mask("번호는010-1234-5678이고요") == "번호는010-****-5678이고요"
 

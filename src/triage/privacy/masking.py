@@ -41,8 +41,9 @@ class Finding:
 _FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | dict.fromkeys(map(ord, "‐‑‒–—−"), "-")
 _FOLDABLE = re.compile("[\uff01-\uff5e‐‑‒–—−]")
 _SEP = r"[\-.]"
-_PHONE_SEP = rf"(?P<sep> ?{_SEP} ?| |)"
-"""Customers space around a phone's hyphens ("010 - 1234 - 5678"); the same separator both times."""
+_PHONE_SEP = rf"(?: ?{_SEP} ?| )?"
+"""Customers space around a phone's hyphens ("010 - 1234 - 5678") and mix separators ("010 1234-5678",
+"010-12345678"), so each of a phone's two separators is read on its own."""
 _EDGE = r"[\dA-Za-z*]"
 _START = rf"(?<!{_EDGE})(?<!{_EDGE}{_SEP})"
 _END = rf"(?!{_EDGE})(?!{_SEP}{_EDGE})"
@@ -213,6 +214,13 @@ def _rule(kind: str, pattern: str, accepts: Callable[[re.Match[str]], bool] = _a
     return _Rule(kind, re.compile(pattern), accepts)
 
 
+def _phone(prefix: str) -> str:
+    """A phone whose number after the leading 0 starts with ``prefix``. A bracketed ``(010)`` or
+    ``(02)`` is its own edge, so it may follow a word ("tel(02)123-4567")."""
+    return (rf"(?:{_START}(?:{_COUNTRY}|0){prefix}|\(0{prefix}\))"
+            rf"{_PHONE_SEP}\d{{3,4}}{_PHONE_SEP}\d{{4}}{_END}")
+
+
 _RESIDENT = r"(?P<front>\d{{6}})(?P<sep>-| |)(?P<back>[{genders}]\d{{6}})"
 
 _EMAIL = _rule("email", r"(?:[A-Za-z0-9._%+\-]{1,64}|[가-힣0-9._%+\-]{1,64})"
@@ -225,9 +233,8 @@ _NUMBER_RULES = (
           partial(_resident_number, offset=11)),
     _rule("frn", _START + _RESIDENT.format(genders="5-8") + _END,
           partial(_resident_number, offset=13)),
-    _rule("mobile", rf"{_START}(?:{_COUNTRY}|0){_MOBILE_PREFIX}{_PHONE_SEP}\d{{3,4}}(?P=sep)\d{{4}}{_END}"),
-    _rule("landline", rf"{_START}(?:{_COUNTRY}|0){_AREA}{_PHONE_SEP}\d{{3,4}}(?P=sep)\d{{4}}{_END}"),
-    _rule("landline", rf"\(0{_AREA}\) ?\d{{3,4}}{_SEP}?\d{{4}}{_END}"),
+    _rule("mobile", _phone(_MOBILE_PREFIX)),
+    _rule("landline", _phone(_AREA)),
     _rule("brn", rf"{_START}\d{{3}}-\d{{2}}-\d{{5}}{_END}", partial(_brn, grouped=True)),
     _rule("brn", rf"{_START}\d{{10}}{_END}", partial(_brn, grouped=False)),
     _rule("card", rf"{_START}\d{{4}}(?P<sep>{_SEP}| )"
