@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine_support import buttons, of, texts
-from triage.flows.engine import THANKS_REPLY
-from triage.flows.session import HandoffAction, Record
+from triage.flows.engine import GREETING_REPLY, THANKS_REPLY
+from triage.flows.session import HandoffAction, Record, Timeout
 from triage.flows.smalltalk import kind, without_greeting
 
 
@@ -86,3 +86,25 @@ def test_a_yes_at_a_consent_is_not_taken_for_thanks(chat):
     chat.say("연락처 남기기")
     actions = chat.say("네")
     assert "miss" in kinds(actions) and THANKS_REPLY not in texts(actions)
+
+
+def test_a_greeting_after_the_idle_warning_is_answered_with_the_menu_at_hand(chat):
+    chat.send(Timeout("warn"))
+    actions = chat.say("여보세요")
+    assert texts(actions) == [GREETING_REPLY] and buttons(actions)[0] == "주문/배송"
+    assert kinds(actions) == ["small_talk"]
+    assert (chat.state.node, chat.state.misses, chat.state.idle_warned) == ("main.welcome", 0, False)
+
+
+def test_a_greeting_after_the_idle_warning_where_the_faq_waits_is_answered_and_no_faq_miss(chat):
+    chat.say("자주 묻는 질문")
+    chat.send(Timeout("warn"))
+    actions = chat.say("안녕하세요")
+    assert texts(actions) == [GREETING_REPLY] and not of(HandoffAction, actions)
+    assert chat.state.node == "main.faq_lookup"
+
+
+def test_a_greeting_once_answered_after_the_warning_is_silent_again(chat):
+    chat.send(Timeout("warn"))
+    chat.say("여보세요")
+    assert chat.say("안녕하세요") == [Record("small_talk", {"node": "main.welcome", "kind": "greeting"})]

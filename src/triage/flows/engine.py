@@ -21,7 +21,8 @@ Decisions the spec leaves open, made the way an editor would expect:
   treats it as the text "[사진]" / "[파일]" (so editors can route pictures to an agent). A kind
   the engine does not know (an emoticon, a location) changes nothing and asks for text instead.
 - A greeting or thanks (``smalltalk``) where free text would otherwise reach the FAQ unanswered
-  or count as a miss is neither: a greeting alone sends nothing, thanks get ``THANKS_REPLY``.
+  or count as a miss is neither: a greeting alone sends nothing (after the idle warning it gets
+  ``GREETING_REPLY``), thanks get ``THANKS_REPLY``.
   A greeting in front of a question is cut off, except at an ``ask``, which keeps what was typed.
 - Text or media on a new or ended session starts one (as ``Start`` without ``extra``); the
   text is kept as the last free text. ``Start`` while an agent or queue owns the session, and
@@ -75,6 +76,7 @@ MEDIA_TEXTS = {"photo": "[사진]", "video": "[동영상]", "audio": "[음성]",
 UNREADABLE_TEXT = "이 형식의 메시지는 읽을 수 없어요. 글로 입력하시거나 버튼을 눌러 주세요."
 """For kinds 상담톡 may add (emoticons, locations...): calling one a file would mislead the customer."""
 THANKS_REPLY = "네, 더 궁금한 점이 있으시면 편하게 말씀해 주세요."
+GREETING_REPLY = "네, 말씀해 주세요."
 
 
 @dataclass(frozen=True)
@@ -154,9 +156,9 @@ def step(content: Content, state: SessionState, event: Event, now: datetime) -> 
     handler = _HANDLERS.get(type(event))
     if handler is None:
         return state, []
-    if state.idle_warned and not isinstance(event, Timeout):
-        state = state.evolve(idle_warned=False)
     new, actions = handler(turn, state, event)
+    if new.idle_warned and not isinstance(event, Timeout):
+        new = new.evolve(idle_warned=False)
     return new, _fit_bubbles(actions)
 
 
@@ -523,14 +525,17 @@ def _unanswered_small_talk(turn: _Turn, state: SessionState, node: Say, text: st
 def _small_talk(state: SessionState, node: Node, talk: smalltalk.Kind) -> list[Action]:
     """Neither is a miss. A greeting is no input: it asks nothing, and the node's prompt is the
     bot's latest bubble, just sent (a greeting that opens the session arrives with the welcome)
-    or still above it, so repeating it would stack the same menu twice. Thanks get a short
-    courteous reply that keeps the node's buttons at hand. The record keeps both out of the
-    report's unanswered questions."""
+    or still above it, so repeating it would stack the same menu twice. After the idle warning
+    the latest bubble is the warning, and a greeting then ("여보세요") checks that someone is
+    there: it gets a short answer rather than the prompt again, which may be long and would
+    read as starting over. Thanks get a short courteous reply. Both replies keep the node's
+    buttons at hand. The record keeps both out of the report's unanswered questions."""
     record = Record("small_talk", {"node": node.id, "kind": talk})
-    if talk == "greeting":
+    if talk == "greeting" and not state.idle_warned:
         return [record]
+    reply = THANKS_REPLY if talk == "thanks" else GREETING_REPLY
     labels = _labels(node)
-    return [record, SendButtons(THANKS_REPLY, labels) if labels else SendText(THANKS_REPLY)]
+    return [record, SendButtons(reply, labels) if labels else SendText(reply)]
 
 
 def _reply_consent(turn: _Turn, state: SessionState, node: Consent, text: str) -> Outcome:
