@@ -72,8 +72,9 @@ DAY = (
     Visit("keyword-order", extra="topic=order", says=("상담원",), ending="queue", category="주문", reason="user_asked"),
     Visit("keyword-refund", extra="topic=refund", says=("상담원",), ending="queue", category="환불",
           reason="user_asked"),
-    Visit("misses", says=("ㅁㄴㅇㄹ", "텐트 대여 돼요"), ending="queue", reason="misses", faq=("not_found",),
-          unanswered=("ㅁㄴㅇㄹ",)),
+    # Not understood, then the rephrased question is looked up too; unanswered again, it goes to an agent.
+    Visit("misses", says=("ㅁㄴㅇㄹ", "텐트 대여 돼요"), ending="queue", reason="faq_not_found",
+          faq=("not_found", "not_found"), unanswered=("ㅁㄴㅇㄹ", "텐트 대여 돼요")),
     Visit("left-order", extra="topic=order", category="주문", last_node="order.menu"),
     Visit("left-refund", extra="topic=refund", says=("주문 취소",), category="환불", last_node="refund.cancel"),
     Visit("left-member", extra="topic=membership", category="멤버십", last_node="membership.menu"),
