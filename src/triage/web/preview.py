@@ -25,7 +25,6 @@ from triage.problems import did_you_mean
 from triage.runtime import Runtime
 from triage.store import Store
 from triage.web.panel import panel
-from triage.web.security import same_origin_json
 
 SIM_PREFIX = "/preview/kakao"
 """Where the in-process 상담톡 simulator answers in preview mode; the server's kakao base_url."""
@@ -50,10 +49,9 @@ class PreviewApi:
         self.store, self.runtime, self.desk, self.content = store, runtime, desk, content
 
     async def call(self, name: str, request: web.Request) -> web.StreamResponse:
-        """JSON errors for every refusal, and the same-origin JSON rule for every change."""
+        """JSON errors for every refusal; the sub-app's ``local_only`` guard has already held every
+        change to same-origin JSON from this machine."""
         try:
-            if request.method == "POST":
-                same_origin_json(request)
             return await getattr(self, name)(request)
         except PreviewError as exc:
             return web.json_response({"error": str(exc)}, status=exc.status)
