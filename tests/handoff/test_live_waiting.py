@@ -170,3 +170,11 @@ async def test_a_message_left_outside_hours_is_kept_for_the_opening(site, live):
     assert await heard(customer) == ["남겨 주신 메시지를 잘 받아 두었어요. 운영 시간에 상담원이 순서대로 답변드릴게요."]
     transcript = (await kim.ok("GET", f"/conversations/{await kim.ticket_of('noted-night')}"))["transcript"]
     assert "사진도 보내 드릴게요" in [e["text"] for e in transcript]
+
+
+async def test_customers_escalated_in_the_same_millisecond_wait_in_the_order_they_came(open_site, live):
+    stack = await live(open_site(desk()), timer_interval=0.05, clock=Clock(WEDNESDAY_10), heartbeat=0.1)
+    for place in range(1, 6):
+        customer = stack.user(f"same-ms-{place}")
+        await escalate(customer)
+        await customer.wait_for(said(f"현재 대기 {place}번째"))

@@ -16,6 +16,7 @@ the latest), told the way customers of an agent who went offline are.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -86,6 +87,7 @@ class Desk:
         self.rows: dict[str, TicketRow] = {}
         self._unsaved: dict[str, AgentRow] = {}
         """Agent rows a reload changed, written with the next commit so a restart keeps them."""
+        self._tickets = itertools.count()
         self.state = self._restore()
 
     # ---- configuration and time --------------------------------------------------------------
@@ -255,6 +257,11 @@ class Desk:
 
     # ---- hooks the runtime calls -----------------------------------------------------------
 
+    def _ticket_id(self, now: float) -> str:
+        """Tickets created in the same millisecond wait in the order they came: the queue breaks a
+        tie of priority and time by id, so the id carries this process's count before its random tail."""
+        return f"t{int(now * 1000):x}{next(self._tickets) % 0x10000:04x}{secrets.token_hex(2)}"
+
     def escalated(self, plan: Plan, action: HandoffAction) -> None:
         now, state = plan.now, plan.state
         change = self.change(plan)
@@ -262,7 +269,7 @@ class Desk:
         history = previous_sessions(self.store.sessions_of(user_key), state.session_id, self.settings.tz,
                                     self.store.tickets_of(user_key))
         packet = build_packet(state, action, history)
-        ticket = q.Ticket(f"t{int(now * 1000):x}{secrets.token_hex(3)}", state.session_id, plan.user.user_key,
+        ticket = q.Ticket(self._ticket_id(now), state.session_id, plan.user.user_key,
                           action.queue, self.local(now), action.priority, action.skills, action.summary,
                           state.category)
         change.rows[ticket.id] = TicketRow(ticket.id, ticket.session_id, ticket.user_key, ticket.queue, "waiting",
