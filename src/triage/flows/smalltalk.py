@@ -32,6 +32,7 @@ _NOT_WORD = re.compile(r"[\W_]+")
 _STRETCHED = re.compile(r"(.)\1+")
 _LAUGHTER = re.compile(r"(?<=[가-힣a-z0-9])[ㅎㅋㅠㅜ]+$")
 _WORDS = re.compile(r"[^\s,.!?~…^]+")
+_SEPARATORS = " \t\n,.!?~…^"
 
 
 def normalise(text: str) -> str:
@@ -40,6 +41,8 @@ def normalise(text: str) -> str:
 
 _KINDS: dict[str, Kind] = {**{normalise(p): "thanks" for p in _THANKS}, **{normalise(p): "greeting" for p in _GREETINGS}}
 _LONGEST_PHRASE = max(map(len, _KINDS))
+_GREETING_FIRSTS = frozenset(normalise(p)[0] for p in _GREETINGS)
+"""What a greeting can start with: every message is checked for one, and most start elsewhere."""
 
 
 def kind(text: str) -> Kind | None:
@@ -70,10 +73,12 @@ def _phrases(folded: str) -> set[Kind] | None:
 def without_greeting(text: str) -> str:
     """The question after an opening greeting ("안녕하세요~ 배송 언제 와요?" -> "배송 언제 와요?");
     the text unchanged when there is no greeting or nothing after it."""
+    if text.lstrip(_SEPARATORS)[:1].casefold() not in _GREETING_FIRSTS:
+        return text
     cut = 0
     for word in _WORDS.finditer(text[:LONGEST]):
         if kind(text[:word.end()]) != "greeting":
             break
         cut = word.end()
-    rest = text[cut:].lstrip(" \t\n,.!?~…^") if cut else text
+    rest = text[cut:].lstrip(_SEPARATORS) if cut else text
     return rest or text
