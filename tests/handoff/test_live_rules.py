@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from triage.handoff.webhooks import headers_of, verify_signature
+from triage.kakao.sim_client import SimUser
 from handoff.desk_support import AGENTS, TOKENS, AgentClient, texts
 from handoff.test_live_desk import escalate, said
 
@@ -23,6 +24,16 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+async def leave_message(customer: SimUser, text: str) -> None:
+    """Outside hours: ask for a person, choose to leave a message, leave it."""
+    await customer.consult()
+    await customer.say("상담원")
+    await customer.wait_for(said("지금은 상담 운영 시간이 아니에요."))
+    await customer.say("메시지 남기기")
+    await customer.say(text)
+    await customer.wait_for(said("메시지를 잘 받았어요"))
 
 
 async def test_tokens_are_required_and_agents_keep_to_their_own_conversations(open_site, live):
@@ -130,12 +141,7 @@ async def test_a_message_left_on_seollal_becomes_an_offline_ticket_served_when_t
     kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
     await kim.online("kim")
     customer = stack.user("seollal")
-    await customer.consult()
-    await customer.say("상담원")
-    await customer.wait_for(said("지금은 상담 운영 시간이 아니에요."))
-    await customer.say("메시지 남기기")
-    await customer.say("설 연휴 끝나면 교환 문의드릴게요")
-    await customer.wait_for(said("메시지를 잘 받았어요"))
+    await leave_message(customer, "설 연휴 끝나면 교환 문의드릴게요")
     general = await kim.ok("GET", "/queues")
     queue = next(q for q in general["queues"] if q["name"] == "general")
     assert queue["open"] is False and queue["waiting"][0]["offline"] is True

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from handoff.desk_support import AGENTS, TOKENS, AgentClient, texts
 from handoff.test_live_desk import escalate, said
-from handoff.test_live_rules import SEOUL, Clock
+from handoff.test_live_rules import SEOUL, Clock, leave_message
 
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=SEOUL)
 NOTED = "남겨 주신 메시지는 상담원에게 전달할게요."
@@ -159,12 +159,7 @@ async def test_a_message_left_outside_hours_is_kept_for_the_opening(site, live):
     stack = await live(site(AGENTS), timer_interval=0.05, clock=clock, heartbeat=0.1)
     kim = AgentClient(stack.http, stack.server_url, TOKENS["kim"])
     customer = stack.user("noted-night")
-    await customer.consult()
-    await customer.say("상담원")
-    await customer.wait_for(said("지금은 상담 운영 시간이 아니에요."))
-    await customer.say("메시지 남기기")
-    await customer.say("내일 교환 문의드릴게요")
-    await customer.wait_for(said("메시지를 잘 받았어요"))
+    await leave_message(customer, "내일 교환 문의드릴게요")
 
     await customer.say("사진도 보내 드릴게요")
     assert await heard(customer) == ["남겨 주신 메시지를 잘 받아 두었어요. 운영 시간에 상담원이 순서대로 답변드릴게요."]
