@@ -455,7 +455,7 @@ def _dump(value: dict[str, Any]) -> str:
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-def _clean(text: str | None) -> str | None:
+def clean_text(text: str | None) -> str | None:
     """Free text as SQLite can store it: invalid Unicode (lone surrogates) becomes U+FFFD."""
     if text is None or text.isascii():
         return text
@@ -739,7 +739,7 @@ class SqliteStore:
                  s.started_at, s.updated_at, s.ended_at, s.end_reason,
                  s.started_at if s.user_at is None else s.user_at) for s in sessions])
             _write_rows(conn, _INSERT_TRANSCRIPT, [
-                (t.session_id, t.direction, t.sender, t.kind, _clean(t.text), _dump(t.data), t.at)
+                (t.session_id, t.direction, t.sender, t.kind, clean_text(t.text), _dump(t.data), t.at)
                 for t in commit.transcript])
             _write_rows(conn, _INSERT_EVENT, [
                 (e.kind, e.session_id, e.user_key, _dump(e.data), e.at) for e in commit.events])
@@ -810,11 +810,11 @@ class SqliteStore:
     def outbox_retry(self, item_id: int, next_attempt_at: float, error: str) -> None:
         with self._write(one_statement=True) as conn:
             conn.execute("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
-                         "WHERE id = ? AND status = 'pending'", (next_attempt_at, _clean(error), item_id))
+                         "WHERE id = ? AND status = 'pending'", (next_attempt_at, clean_text(error), item_id))
 
     def outbox_failed(self, item_id: int, error: str, now: float) -> None:
         with self._write(one_statement=True) as conn:
-            conn.execute(_FINISH, ("failed", _clean(error), now, None, item_id))
+            conn.execute(_FINISH, ("failed", clean_text(error), now, None, item_id))
 
     def drop_pending_outbox(self, user_key: str, reason: str, now: float,
                             session_id: str | None = None) -> int:
@@ -823,7 +823,7 @@ class SqliteStore:
         with self._write(one_statement=True) as conn:
             cursor = conn.execute(
                 f"UPDATE outbox SET status = 'dropped', last_error = ?, done_at = ? "
-                f"WHERE user_key = ? AND status = 'pending' {scope}", (_clean(reason), now, user_key, *params))
+                f"WHERE user_key = ? AND status = 'pending' {scope}", (clean_text(reason), now, user_key, *params))
         return cursor.rowcount
 
     # -- handoff: tickets, agents and the event feed ------------------------------------------

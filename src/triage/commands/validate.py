@@ -38,8 +38,9 @@ def summary(content: Content | None, problems: list[Problem]) -> str:
 
 def channel_warnings(root: Path) -> list[Problem]:
     """Only validate warns about the channel: it is the check before going live, while the simulator,
-    the demo and the example site rightly run on the example key and the demo agent tokens. A site without triage.yaml is a
-    sandbox on every default, the local simulator included, so it has nothing to warn about. A
+    the demo and the example site rightly run on the example key and the demo agent tokens. A site
+    without triage.yaml is a sandbox on every default, the local simulator included, so it has
+    nothing to warn about. A
     triage.yaml with errors gets those first: one that cannot be parsed reads as empty, and a
     "sender_key is missing" beside its syntax error would send the editor to the wrong line."""
     settings, problems = load_settings(root)

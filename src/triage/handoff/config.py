@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
+from triage.constant_time import same_secret
 from triage.handoff.queue import MAX_CONCURRENT_LIMIT, POLICIES, Agent, Policy, QueueState
-from triage.kakao.webhooks import same_secret
 from triage.problems import Problem, did_you_mean
 from triage.settings import Settings, _Reader
 from triage.yamlmarks import line_of

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from triage.content import Content
+from triage.flows.choices import fold_keyword
 from triage.flows.session import HandoffAction, SessionState
 from triage.handoff import queue as q
 from triage.handoff.config import HandoffConfig, desk as initial_desk, parse_handoff
@@ -314,7 +315,7 @@ class Desk:
         """The one thing a waiting customer can say to the bot: the cancel keyword."""
         ticket = self.ticket_of_session(plan, plan.session.id)
         keyword = self.config.cancel_keyword
-        if ticket is None or ticket.status != "waiting" or _fold(text) != _fold(keyword):
+        if ticket is None or ticket.status != "waiting" or fold_keyword(text or "") != fold_keyword(keyword):
             return False
         self.close(plan, ticket, "cancelled")
         self.say(plan, ticket.session_id, ticket.user_key, self.text(ticket.queue, "cancelled"))
@@ -456,7 +457,3 @@ def _fill(template: str, values: dict[str, str]) -> str:
 def _wait_text(change: Change, ticket: q.Ticket) -> str:
     wait = estimate(change.state, ticket.id, handle_times(change.state.tickets.values()))
     return wait.text if wait else ""
-
-
-def _fold(text: str | None) -> str:
-    return " ".join((text or "").split()).casefold()

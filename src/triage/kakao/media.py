@@ -58,7 +58,7 @@ def image_type(data: bytes) -> str | None:
 
 def image_path(root: Path, name: str) -> Path:
     """The file ``name`` names inside ``root``; anything reaching outside it is refused, because
-    the preview serves these files and delivery sends them to Kakao."""
+    delivery sends these files to Kakao."""
     written = PurePosixPath(name)
     if written.is_absolute():
         raise ImageProblem(f'image "{name}" is an absolute path; write it relative to the content root, '

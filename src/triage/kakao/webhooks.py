@@ -9,7 +9,6 @@ of it is stored.
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
 import logging
@@ -19,9 +18,10 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from triage.constant_time import same_secret
 from triage.kakao.protocol import InboundMessage, ProtocolError, parse_expired, parse_message, parse_reference
 from triage.settings import ServerSettings
-from triage.store import Inbound, InboxItem, _clean
+from triage.store import Inbound, InboxItem, clean_text
 
 log = logging.getLogger("triage.webhooks")
 
@@ -38,13 +38,6 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def _within(address: Address, networks: tuple[Network, ...]) -> bool:
     return any(address in network for network in networks)
-
-
-def same_secret(given: str, expected: str) -> bool:
-    """Constant time, and total: a header that is not UTF-8 arrives holding lone surrogates, which a
-    plain ``encode()`` refuses with a traceback per request; ``surrogatepass`` encodes any text, and
-    distinct texts stay distinct, so such a header is simply wrong."""
-    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
 
 
 @dataclass(frozen=True)
@@ -207,7 +200,6 @@ class Webhooks:
             raise WebhookError(400, "-400", "malformed JSON: nested too deeply") from None
 
 
-
 async def _body(request: web.Request, limit: int) -> bytes:
     """Until EOF: one read returns only what has arrived, and a long or chunked body arrives in
     pieces. The cap is checked per piece, so a streamed body cannot grow past it in memory."""
@@ -226,7 +218,7 @@ def _without_lone_surrogates(value: Any) -> Any:
     one unreadable character, where a 400 would lose all of it, and every later writer (the store,
     ``triage export``, reports) can encode what was kept."""
     if isinstance(value, str):
-        return _clean(value)
+        return clean_text(value)
     if isinstance(value, list):
         return [_without_lone_surrogates(item) for item in value]
     if isinstance(value, dict):
